@@ -1,0 +1,198 @@
+package event
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// SubscriptionBuffer is how many events a subscriber may lag behind before
+// it is dropped. A dropped subscriber reconnects with its last sequence
+// number and catches up from the Log, so dropping loses nothing; it only
+// keeps one slow tablet from holding memory for everyone.
+const SubscriptionBuffer = 256
+
+// Hub fans out published events to live subscribers of an organization.
+type Hub struct {
+	mu   sync.Mutex
+	subs map[string]map[*Subscription]struct{}
+}
+
+// NewHub returns an empty Hub.
+func NewHub() *Hub { return &Hub{subs: make(map[string]map[*Subscription]struct{})} }
+
+// Subscription receives an organization's events as they are published.
+type Subscription struct {
+	hub        *Hub
+	orgID      string
+	locationID string
+	c          chan Event
+	dropped    chan struct{}
+	once       sync.Once
+}
+
+// C delivers events in sequence order.
+func (s *Subscription) C() <-chan Event { return s.c }
+
+// Dropped is closed when the subscriber fell more than SubscriptionBuffer
+// events behind; it must then resume from the Log.
+func (s *Subscription) Dropped() <-chan struct{} { return s.dropped }
+
+// Close removes the subscription from the hub.
+func (s *Subscription) Close() {
+	s.hub.mu.Lock()
+	if m := s.hub.subs[s.orgID]; m != nil {
+		delete(m, s)
+		if len(m) == 0 {
+			delete(s.hub.subs, s.orgID)
+		}
+	}
+	s.hub.mu.Unlock()
+}
+
+// Subscribe registers a subscriber to orgID's events; a non-empty locationID
+// keeps only that location's events and organization-wide ones.
+func (h *Hub) Subscribe(orgID, locationID string) *Subscription {
+	s := &Subscription{hub: h, orgID: orgID, locationID: locationID,
+		c: make(chan Event, SubscriptionBuffer), dropped: make(chan struct{})}
+	h.mu.Lock()
+	m := h.subs[orgID]
+	if m == nil {
+		m = make(map[*Subscription]struct{})
+		h.subs[orgID] = m
+	}
+	m[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// Subscribers returns how many subscriptions are live.
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, m := range h.subs {
+		n += len(m)
+	}
+	return n
+}
+
+// Publish delivers events, all of one organization and in sequence order,
+// to its subscribers without ever blocking on a slow one.
+func (h *Hub) Publish(events []Event) {
+	if len(events) == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs[events[0].OrgID] {
+		for _, e := range events {
+			if !Matches(e, s.locationID) {
+				continue
+			}
+			select {
+			case s.c <- e:
+			default:
+				s.once.Do(func() { close(s.dropped) })
+			}
+		}
+	}
+}
+
+// Matches reports whether e belongs in a feed filtered to locationID.
+func Matches(e Event, locationID string) bool {
+	return locationID == "" || e.LocationID == "" || e.LocationID == locationID
+}
+
+// Dispatcher moves committed events from the Log to the Hub, in order, once.
+type Dispatcher struct {
+	log    Log
+	hub    *Hub
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	pending map[string]Notice // org → the span of sequence numbers noticed
+	wake    chan struct{}
+
+	last map[string]int64 // org → highest sequence number published; owned by Run
+	// OnPublish, when set, is called with each batch after it reached the hub.
+	OnPublish func([]Event)
+}
+
+// NewDispatcher returns a dispatcher reading from log and publishing to hub.
+func NewDispatcher(log Log, hub *Hub, logger *slog.Logger) *Dispatcher {
+	return &Dispatcher{log: log, hub: hub, logger: logger,
+		pending: make(map[string]Notice), wake: make(chan struct{}, 1), last: make(map[string]int64)}
+}
+
+// Notify records that n.OrgID's log has grown and wakes Run.
+// It never blocks: notices for one organization coalesce.
+func (d *Dispatcher) Notify(n Notice) {
+	d.mu.Lock()
+	if p, ok := d.pending[n.OrgID]; ok {
+		n.FirstSeq = min(n.FirstSeq, p.FirstSeq)
+		n.LastSeq = max(n.LastSeq, p.LastSeq)
+	}
+	d.pending[n.OrgID] = n
+	d.mu.Unlock()
+	d.poke()
+}
+
+func (d *Dispatcher) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run publishes noticed events until ctx ends.
+func (d *Dispatcher) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		}
+		d.mu.Lock()
+		work := d.pending
+		d.pending = make(map[string]Notice)
+		d.mu.Unlock()
+		for _, n := range work {
+			d.publish(ctx, n)
+		}
+	}
+}
+
+// publishPage bounds one read from the log.
+const publishPage = 500
+
+func (d *Dispatcher) publish(ctx context.Context, n Notice) {
+	org, upTo := n.OrgID, n.LastSeq
+	last, known := d.last[org]
+	if !known {
+		// The first notice this process sees for org: earlier events were
+		// published by an earlier process or had no live listeners here;
+		// subscribers replay those from the Log themselves.
+		last = n.FirstSeq - 1
+	}
+	for last < upTo {
+		events, err := d.log.EventsAfter(ctx, org, last, "", publishPage)
+		if err != nil {
+			d.logger.Error("event dispatch: read log", "org", org, "after", last, "err", err)
+			// Try again shortly; nothing is lost, only late.
+			d.last[org] = last
+			time.AfterFunc(time.Second, func() { d.Notify(Notice{OrgID: org, FirstSeq: last + 1, LastSeq: upTo}) })
+			return
+		}
+		if len(events) == 0 {
+			break
+		}
+		d.hub.Publish(events)
+		if d.OnPublish != nil {
+			d.OnPublish(events)
+		}
+		last = events[len(events)-1].Seq
+	}
+	d.last[org] = last
+}

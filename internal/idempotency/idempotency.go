@@ -1,0 +1,145 @@
+// Package idempotency makes retried writes safe: a request carrying an
+// Idempotency-Key is executed once, and every retry of it gets the first
+// answer back, byte for byte.
+//
+// The rules follow the IETF httpapi draft and Stripe: the same key with the
+// same request replays the stored response; the same key with a different
+// request is refused (422); the same key while the first request still runs
+// is refused (409). Only successful responses are stored: a failed request
+// changed nothing, so running it again is as good as replaying it, and a
+// client that fixes a transient problem can retry with the same key.
+package idempotency
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/fynlo/fynlo/internal/apperr"
+)
+
+// Record is one key's state.
+type Record struct {
+	Scope       string // who owns the key: an organization and user, or "anon"
+	Key         string
+	Fingerprint string // SHA-256 of method, path and body
+	Done        bool
+	LockedUntil time.Time // while running: when the claim lapses (its node may have died)
+	Response    *Response
+	CreatedAt   time.Time
+}
+
+// Response is a stored answer.
+type Response struct {
+	Status int                 `json:"status"`
+	Header map[string][]string `json:"header"` // the headers worth replaying (Content-Type, Location)
+	Body   []byte              `json:"-"`
+}
+
+// Store persists records.
+type Store interface {
+	// InsertIdempotencyKey stores a new running record.
+	// Errors: Conflict if the scope and key exist.
+	InsertIdempotencyKey(ctx context.Context, r *Record) error
+	// FindIdempotencyKey errors: NotFound.
+	FindIdempotencyKey(ctx context.Context, scope, key string) (*Record, error)
+	// RelockIdempotencyKey moves a running record's lock from old to until,
+	// only if it still holds old. It reports whether it did.
+	RelockIdempotencyKey(ctx context.Context, scope, key string, old, until time.Time) (bool, error)
+	// CompleteIdempotencyKey stores the response and marks the record done.
+	CompleteIdempotencyKey(ctx context.Context, scope, key string, resp *Response) error
+	// DeleteIdempotencyKey removes a record.
+	DeleteIdempotencyKey(ctx context.Context, scope, key string) error
+	// DeleteIdempotencyKeysBefore removes records created before t.
+	DeleteIdempotencyKeysBefore(ctx context.Context, t time.Time) (int64, error)
+}
+
+// Service applies the rules.
+type Service struct {
+	store Store
+	now   func() time.Time
+	// Lease is how long a running request holds its key before a retry may
+	// assume its node died and run it again.
+	Lease time.Duration
+	// TTL is how long keys are kept; at least 72 hours, longer than an iPad
+	// may stay offline over a weekend.
+	TTL time.Duration
+}
+
+// NewService returns a Service with a 72-hour TTL and a 2-minute lease.
+func NewService(store Store, now func() time.Time) *Service {
+	return &Service{store: store, now: now, Lease: 2 * time.Minute, TTL: 72 * time.Hour}
+}
+
+// MaxKeyLength bounds a key, as Stripe does.
+const MaxKeyLength = 255
+
+// ErrInFlight and ErrMismatch are the two refusals.
+var (
+	ErrInFlight = apperr.New(apperr.Conflict, "idempotency_key_in_use",
+		"a request with this Idempotency-Key is still being processed; retry shortly")
+	ErrMismatch = apperr.New(apperr.Unprocessable, "idempotency_key_reused",
+		"this Idempotency-Key was used with a different request; use a new key for a new request")
+)
+
+// Begin claims key for a request with the given fingerprint. It returns the
+// stored response to replay, or nil when the caller should run the request
+// and then call Complete or Release.
+func (s *Service) Begin(ctx context.Context, scope, key, fingerprint string) (*Response, error) {
+	if key == "" || len(key) > MaxKeyLength {
+		return nil, apperr.Field("header.Idempotency-Key", "must be 1 to 255 characters")
+	}
+	now := s.now().UTC()
+	rec := &Record{Scope: scope, Key: key, Fingerprint: fingerprint, LockedUntil: now.Add(s.Lease), CreatedAt: now}
+	err := s.store.InsertIdempotencyKey(ctx, rec)
+	if err == nil {
+		return nil, nil
+	}
+	if !apperr.Is(err, apperr.Conflict) {
+		return nil, err
+	}
+	old, err := s.store.FindIdempotencyKey(ctx, scope, key)
+	if apperr.Is(err, apperr.NotFound) {
+		// Released between our insert and read: the first attempt failed.
+		return s.Begin(ctx, scope, key, fingerprint)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case old.Fingerprint != fingerprint:
+		return nil, ErrMismatch
+	case old.Done:
+		return old.Response, nil
+	case now.Before(old.LockedUntil):
+		return nil, ErrInFlight
+	}
+	// The first attempt's node stopped without finishing: take the key over.
+	ok, err := s.store.RelockIdempotencyKey(ctx, scope, key, old.LockedUntil, now.Add(s.Lease))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrInFlight
+	}
+	return nil, nil
+}
+
+// Complete stores resp as the answer for key.
+func (s *Service) Complete(ctx context.Context, scope, key string, resp *Response) error {
+	return s.store.CompleteIdempotencyKey(ctx, scope, key, resp)
+}
+
+// Release forgets a claimed key whose request failed, so it can be retried.
+func (s *Service) Release(ctx context.Context, scope, key string) error {
+	return s.store.DeleteIdempotencyKey(ctx, scope, key)
+}
+
+// Reap deletes keys older than the TTL.
+func (s *Service) Reap(ctx context.Context) (int64, error) {
+	n, err := s.store.DeleteIdempotencyKeysBefore(ctx, s.now().UTC().Add(-s.TTL))
+	if err != nil {
+		return 0, errors.Join(errors.New("reap idempotency keys"), err)
+	}
+	return n, nil
+}

@@ -1,0 +1,67 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/fynlo/fynlo/internal/apperr"
+)
+
+// translate turns a driver error into an apperr kind; it is the one place
+// that knows what the drivers' errors look like. Errors that are already
+// *apperr.Error (from a domain callback) pass through.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &apperr.Error{Kind: apperr.NotFound, Code: "not_found", Detail: "not found", Err: err}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &apperr.Error{Kind: apperr.Internal, Code: "canceled", Err: err}
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505": // unique_violation
+			return conflict(pgErr.ConstraintName, err)
+		case "23503": // foreign_key_violation
+			return &apperr.Error{Kind: apperr.Invalid, Code: "missing_reference", Detail: "a referenced object does not exist", Err: err}
+		case "23514", "23502", "22001": // check, not null, string too long
+			return &apperr.Error{Kind: apperr.Invalid, Code: "invalid", Detail: "the value is not allowed", Err: err}
+		case "40001", "40P01": // serialization failure, deadlock
+			return &apperr.Error{Kind: apperr.Conflict, Code: "retry", Detail: "the request clashed with another; retry it", Err: err}
+		}
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		switch sqErr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return conflict(sqErr.Error(), err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return &apperr.Error{Kind: apperr.Invalid, Code: "missing_reference", Detail: "a referenced object does not exist", Err: err}
+		case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+			return &apperr.Error{Kind: apperr.Invalid, Code: "invalid", Detail: "the value is not allowed", Err: err}
+		}
+	}
+	return &apperr.Error{Kind: apperr.Internal, Code: "internal", Err: err}
+}
+
+// conflict names the usual unique constraints in terms a client understands.
+func conflict(constraint string, err error) error {
+	if strings.Contains(constraint, "users_email") || strings.Contains(constraint, "users.email") {
+		return &apperr.Error{Kind: apperr.Conflict, Code: "email_taken", Detail: "an account with this email already exists",
+			Fields: []apperr.FieldError{{Field: "email", Reason: "is already registered"}}, Err: err}
+	}
+	return &apperr.Error{Kind: apperr.Conflict, Code: "already_exists", Detail: "an object with this ID already exists", Err: err}
+}

@@ -1,0 +1,222 @@
+// Package sqlstore is the only package that speaks SQL. It implements the
+// domain Store interfaces on SQLite (one file, no setup) and PostgreSQL
+// (many restaurants, many API nodes) with one query set.
+//
+// Every write runs in a transaction that also appends the domain events of
+// the change to the outbox; after commit, OnCommit hears which sequence
+// numbers are new so the dispatcher can publish them.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+
+	"github.com/fynlo/fynlo/internal/event"
+)
+
+// Engine names a database engine.
+type Engine string
+
+// The engines.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// DB is a handle on the database.
+type DB struct {
+	engine Engine
+	read   *sql.DB
+	// write is the pool writes go through. On SQLite it holds one
+	// connection: SQLite has one writer at a time anyway, and queueing in Go
+	// instead of in busy-retry loops keeps write latency flat under load.
+	write *sql.DB
+	// OnCommit is called after each committed transaction that appended
+	// events, once per organization. Set it before serving.
+	OnCommit func(event.Notice)
+}
+
+// Options tune Open.
+type Options struct {
+	// MaxConns bounds the PostgreSQL pool (and SQLite's read pool).
+	MaxConns int
+}
+
+// Open connects to the database named by dsn: a postgres:// or
+// postgresql:// URL, or a path to an SQLite file (created if missing).
+// It does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
+	if opt.MaxConns <= 0 {
+		opt.MaxConns = 16
+	}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return openPostgres(ctx, dsn, opt)
+	}
+	return openSQLite(ctx, dsn, opt)
+}
+
+func openPostgres(ctx context.Context, dsn string, opt Options) (*DB, error) {
+	pool, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	pool.SetMaxOpenConns(opt.MaxConns)
+	pool.SetMaxIdleConns(opt.MaxConns)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	if err := pool.PingContext(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	return &DB{engine: Postgres, read: pool, write: pool}, nil
+}
+
+func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create database directory: %w", err)
+		}
+	}
+	// WAL lets readers run beside the writer; synchronous=FULL makes every
+	// commit durable (money must survive a power cut); foreign keys are off
+	// by default in SQLite; the busy timeout covers the moments when the
+	// read pool checkpoints. _txlock=immediate takes the write lock at BEGIN
+	// so a transaction never fails half-way on an upgrade deadlock.
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(10000)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_time_format", "sqlite")
+	writeQ := url.Values{}
+	for k, v := range q {
+		writeQ[k] = v
+	}
+	writeQ.Set("_txlock", "immediate")
+
+	write, err := sql.Open("sqlite", "file:"+path+"?"+writeQ.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	q.Add("_pragma", "query_only(1)")
+	read, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	read.SetMaxOpenConns(opt.MaxConns)
+	read.SetMaxIdleConns(opt.MaxConns)
+	return &DB{engine: SQLite, read: read, write: write}, nil
+}
+
+// Engine reports which engine db runs on.
+func (db *DB) Engine() Engine { return db.engine }
+
+// Close closes the pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Ping checks the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.read.PingContext(ctx); err != nil {
+		return translate(err)
+	}
+	return nil
+}
+
+// Tx is a write transaction that collects the events it appends.
+type Tx struct {
+	*sql.Tx
+	notices map[string]*event.Notice
+}
+
+// inTx runs fn in a write transaction and commits it, then reports the
+// events it appended. fn's error rolls everything back, events included.
+func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	tx := &Tx{Tx: sqlTx}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return translate(err)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return translate(err)
+	}
+	if db.OnCommit != nil {
+		for _, n := range tx.notices {
+			db.OnCommit(*n)
+		}
+	}
+	return nil
+}
+
+// appendEvent writes e to orgID's outbox with the next sequence number.
+// The counter row is locked until commit, so an organization's events commit
+// in sequence order and a reader never sees seq N+1 before N.
+func (tx *Tx) appendEvent(ctx context.Context, orgID string, e event.Event, at time.Time) error {
+	var seq int64
+	err := tx.QueryRowContext(ctx,
+		`UPDATE organizations SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq`, orgID).Scan(&seq)
+	if err != nil {
+		return fmt.Errorf("next event seq: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO events (org_id, seq, location_id, type, subject_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		orgID, seq, e.LocationID, e.Type, e.SubjectID, string(e.Data), ts(at)); err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	if tx.notices == nil {
+		tx.notices = make(map[string]*event.Notice)
+	}
+	if n := tx.notices[orgID]; n != nil {
+		n.LastSeq = seq
+	} else {
+		tx.notices[orgID] = &event.Notice{OrgID: orgID, FirstSeq: seq, LastSeq: seq}
+	}
+	return nil
+}
+
+// emit builds an event from the object that changed and appends it.
+func (tx *Tx) emit(ctx context.Context, orgID, typ, locationID, subjectID string, data any, at time.Time) error {
+	e, err := event.New(typ, locationID, subjectID, data)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	return tx.appendEvent(ctx, orgID, e, at)
+}
+
+// ts prepares an instant for storage: UTC, to the microsecond (PostgreSQL's
+// precision, so both engines give back what they were given).
+func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// nullTS is ts for an optional instant.
+func nullTS(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return ts(*t)
+}
