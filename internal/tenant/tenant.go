@@ -285,3 +285,8 @@ func (l *Location) BusinessDate(t time.Time) (string, error) {
 	}
 	return local.Format(time.DateOnly), nil
 }
+
+// Organization returns an organization.
+func (s *Service) Organization(ctx context.Context, id string) (*Organization, error) {
+	return s.store.FindOrganizationByID(ctx, id)
+}

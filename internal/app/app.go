@@ -1,0 +1,184 @@
+// Package app wires Fynlo together: configuration in, a running server out.
+// It is the one package that imports everything; cmd/fynlo calls it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/fynlo/fynlo/internal/auth"
+	"github.com/fynlo/fynlo/internal/event"
+	"github.com/fynlo/fynlo/internal/httpapi"
+	"github.com/fynlo/fynlo/internal/idempotency"
+	"github.com/fynlo/fynlo/internal/sqlstore"
+	"github.com/fynlo/fynlo/internal/tenant"
+)
+
+// Version is set at build time with -ldflags "-X github.com/fynlo/fynlo/internal/app.Version=...".
+var Version = "dev"
+
+// App is a wired server, not yet listening.
+type App struct {
+	cfg        Config
+	logger     *slog.Logger
+	DB         *sqlstore.DB
+	API        *httpapi.Server
+	dispatcher *event.Dispatcher
+	idem       *idempotency.Service
+	cancel     context.CancelFunc
+	bg         sync.WaitGroup
+}
+
+// NewLogger returns the JSON logger the server logs with.
+func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// clock is the server's time: UTC to the microsecond, the precision both
+// databases keep, so an object reads back exactly as it was returned.
+func clock() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// New opens the database (migrating it when AutoMigrate is set), builds the
+// services and the API, and starts the background workers.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
+	db, err := sqlstore.Open(ctx, cfg.DatabaseDSN(), sqlstore.Options{MaxConns: cfg.DBMaxConns})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AutoMigrate {
+		applied, err := db.Migrate(ctx)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+		if len(applied) > 0 {
+			logger.Info("applied migrations", "versions", applied, "engine", db.Engine())
+		}
+	}
+	keys, err := loadSigningKeys(cfg.KeysDir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	keySet, err := auth.NewKeySet(keys...)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	authCfg := auth.DefaultConfig
+	authCfg.AccessTTL = cfg.AccessTokenTTL
+	authSvc, err := auth.NewService(db, keySet, authCfg, clock)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	hub := event.NewHub()
+	a := &App{cfg: cfg, logger: logger, DB: db, idem: idempotency.NewService(db, clock)}
+	a.dispatcher = event.NewDispatcher(db, hub, logger)
+	db.OnCommit = a.dispatcher.Notify
+	a.API = httpapi.New(httpapi.Config{Version: Version, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
+		TrustProxyHeaders: cfg.TrustProxy}, httpapi.Deps{
+		Logger: logger, Auth: authSvc, Tenants: tenant.NewService(db, clock), Idempotency: a.idem,
+		Events: db, Hub: hub, Ready: a.ready, Registry: reg,
+	})
+	a.dispatcher.OnPublish = a.API.PublishedEvents
+
+	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	a.bg.Add(2)
+	go func() { defer a.bg.Done(); a.dispatcher.Run(bgCtx) }()
+	go func() { defer a.bg.Done(); a.reap(bgCtx, authCfg.ThrottleWindow) }()
+	return a, nil
+}
+
+func (a *App) ready(ctx context.Context) error {
+	if err := a.DB.Ping(ctx); err != nil {
+		return errors.New("database unreachable")
+	}
+	n, err := a.DB.PendingMigrations(ctx)
+	if err != nil {
+		return errors.New("cannot read migrations")
+	}
+	if n > 0 {
+		return fmt.Errorf("%d migrations not applied; run `fynlo migrate`", n)
+	}
+	return nil
+}
+
+// reap deletes expired idempotency keys and old login failures hourly.
+func (a *App) reap(ctx context.Context, throttleWindow time.Duration) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := a.idem.Reap(ctx); err != nil {
+			a.logger.Error("reap idempotency keys", "err", err)
+		} else if n > 0 {
+			a.logger.Info("reaped idempotency keys", "count", n)
+		}
+		if _, err := a.DB.DeleteLoginFailuresBefore(ctx, clock().Add(-throttleWindow)); err != nil {
+			a.logger.Error("reap login failures", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close stops the background workers and closes the database.
+func (a *App) Close() error {
+	a.cancel()
+	a.bg.Wait()
+	return a.DB.Close()
+}
+
+// Serve listens on l until ctx is cancelled, then shuts down gracefully:
+// it stops accepting, finishes requests in flight, closes WebSockets with
+// "going away" and returns.
+func (a *App) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.API,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	a.logger.Info("listening", "addr", l.Addr().String(), "engine", a.DB.Engine(), "version", Version)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); a.API.Shutdown(sctx) }() // WebSockets are hijacked: http.Server does not wait for them
+	err := srv.Shutdown(sctx)
+	wg.Wait()
+	if errors.Is(<-errc, http.ErrServerClosed) && err == nil {
+		a.logger.Info("stopped")
+		return nil
+	}
+	return err
+}

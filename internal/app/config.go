@@ -1,0 +1,147 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the server can be told, from flags and FYNLO_*
+// environment variables (flags win). The zero-configuration defaults run a
+// working server on SQLite in ./fynlo-data.
+type Config struct {
+	Addr            string        // FYNLO_ADDR
+	DataDir         string        // FYNLO_DATA_DIR
+	DatabaseURL     string        // FYNLO_DATABASE_URL
+	LogLevel        slog.Level    // FYNLO_LOG_LEVEL
+	KeysDir         string        // FYNLO_KEYS_DIR
+	CORSOrigins     []string      // FYNLO_CORS_ORIGINS
+	MaxBodyBytes    int64         // FYNLO_MAX_BODY_BYTES
+	AccessTokenTTL  time.Duration // FYNLO_ACCESS_TOKEN_TTL
+	TrustProxy      bool          // FYNLO_TRUST_PROXY
+	DBMaxConns      int           // FYNLO_DB_MAX_CONNS
+	ShutdownTimeout time.Duration // FYNLO_SHUTDOWN_TIMEOUT
+	AutoMigrate     bool          // FYNLO_AUTO_MIGRATE
+}
+
+// setting documents one configuration knob; the README's table is this list.
+type setting struct {
+	name, env, def, usage string
+}
+
+var settings = []setting{
+	{"addr", "FYNLO_ADDR", ":8080", "listen address (host:port)"},
+	{"data-dir", "FYNLO_DATA_DIR", "./fynlo-data", "directory for the SQLite database and generated signing keys"},
+	{"database-url", "FYNLO_DATABASE_URL", "", "postgres:// URL to run on PostgreSQL; empty means SQLite in the data directory"},
+	{"log-level", "FYNLO_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"keys-dir", "FYNLO_KEYS_DIR", "", "directory of Ed25519 PEM signing keys (newest file name signs, all verify); default <data-dir>/keys, generated on first start. Share it between nodes"},
+	{"cors-origins", "FYNLO_CORS_ORIGINS", "", "comma-separated browser origins allowed to call the API, or *"},
+	{"max-body-bytes", "FYNLO_MAX_BODY_BYTES", "1048576", "largest request body accepted (413 above)"},
+	{"access-token-ttl", "FYNLO_ACCESS_TOKEN_TTL", "15m", "lifetime of access tokens"},
+	{"trust-proxy", "FYNLO_TRUST_PROXY", "false", "take the client address from X-Forwarded-For (only behind your own load balancer)"},
+	{"db-max-conns", "FYNLO_DB_MAX_CONNS", "16", "database connection pool size"},
+	{"shutdown-timeout", "FYNLO_SHUTDOWN_TIMEOUT", "20s", "how long a stopping server waits for requests in flight"},
+	{"auto-migrate", "FYNLO_AUTO_MIGRATE", "true", "apply database migrations when serve starts"},
+}
+
+// ParseConfig reads flags from args, with defaults from getenv.
+func ParseConfig(name string, args []string, getenv func(string) string) (Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	vals := map[string]*string{}
+	for _, s := range settings {
+		def := s.def
+		if v := getenv(s.env); v != "" {
+			def = v
+		}
+		vals[s.name] = fs.String(s.name, def, s.usage+" ["+s.env+"]")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	get := func(n string) string { return strings.TrimSpace(*vals[n]) }
+
+	var errs []error
+	bad := func(n, why string) { errs = append(errs, fmt.Errorf("-%s / %s: %s", n, envOf(n), why)) }
+	c := Config{Addr: get("addr"), DataDir: get("data-dir"), DatabaseURL: get("database-url"), KeysDir: get("keys-dir")}
+	if c.Addr == "" {
+		bad("addr", "must not be empty")
+	}
+	if c.DataDir == "" {
+		bad("data-dir", "must not be empty")
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		bad("database-url", "must be a postgres:// URL (leave it empty for SQLite)")
+	}
+	if c.KeysDir == "" {
+		c.KeysDir = filepath.Join(c.DataDir, "keys")
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("log-level"))); err != nil {
+		bad("log-level", "must be debug, info, warn or error")
+	}
+	for _, o := range strings.Split(get("cors-origins"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
+	var err error
+	if c.MaxBodyBytes, err = strconv.ParseInt(get("max-body-bytes"), 10, 64); err != nil || c.MaxBodyBytes < 1024 {
+		bad("max-body-bytes", "must be a whole number of bytes, at least 1024")
+	}
+	if c.AccessTokenTTL, err = time.ParseDuration(get("access-token-ttl")); err != nil || c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > 24*time.Hour {
+		bad("access-token-ttl", "must be a duration between 1m and 24h, e.g. 15m")
+	}
+	if c.TrustProxy, err = strconv.ParseBool(get("trust-proxy")); err != nil {
+		bad("trust-proxy", "must be true or false")
+	}
+	if c.DBMaxConns, err = strconv.Atoi(get("db-max-conns")); err != nil || c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
+		bad("db-max-conns", "must be a number from 1 to 1000")
+	}
+	if c.ShutdownTimeout, err = time.ParseDuration(get("shutdown-timeout")); err != nil || c.ShutdownTimeout < 0 {
+		bad("shutdown-timeout", "must be a duration such as 20s")
+	}
+	if c.AutoMigrate, err = strconv.ParseBool(get("auto-migrate")); err != nil {
+		bad("auto-migrate", "must be true or false")
+	}
+	return c, errors.Join(errs...)
+}
+
+func envOf(name string) string {
+	for _, s := range settings {
+		if s.name == name {
+			return s.env
+		}
+	}
+	return ""
+}
+
+// DatabaseDSN is what sqlstore.Open takes: the PostgreSQL URL, or the
+// SQLite file in the data directory.
+func (c Config) DatabaseDSN() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return filepath.Join(c.DataDir, "fynlo.db")
+}
+
+// ConfigTable renders the settings as a Markdown table, for the README.
+func ConfigTable() string {
+	var b strings.Builder
+	b.WriteString("| Flag | Environment | Default | Meaning |\n|---|---|---|---|\n")
+	for _, s := range settings {
+		def := s.def
+		if def == "" {
+			def = "—"
+		}
+		fmt.Fprintf(&b, "| `-%s` | `%s` | `%s` | %s |\n", s.name, s.env, def, s.usage)
+	}
+	return b.String()
+}
+

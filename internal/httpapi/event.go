@@ -1,0 +1,181 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/fynlo/fynlo/internal/auth"
+	"github.com/fynlo/fynlo/internal/event"
+)
+
+type eventListInput struct {
+	After      int64  `query:"after" minimum:"0" doc:"return events with a sequence number after this one; 0 for the beginning"`
+	LocationID string `query:"location_id" maxLength:"64" doc:"only this location's events (and organization-wide ones)"`
+	Limit      int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+}
+
+type eventListOutput struct {
+	Body struct {
+		Events []event.Event `json:"events"`
+		// NextAfter is the sequence number to pass as after for the next page.
+		NextAfter int64 `json:"next_after" doc:"pass as after to continue; equals after when there is nothing new"`
+		HasMore   bool  `json:"has_more"`
+	}
+}
+
+func (s *Server) routeEvents() {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "event-list", Method: http.MethodGet, Path: "/api/v1/events", Tags: []string{"Events"},
+		Summary: "Page through the organization's events",
+		Description: "Every change writes an event with a per-organization sequence number, in the same transaction as the change. " +
+			"Page with after=<last seq seen>. For a live stream open the WebSocket at /api/v1/ws?after=<seq>: " +
+			"it sends every event after that sequence number, in order and exactly once, then new ones as they commit. " +
+			"Authenticate it with the Authorization header or, from a browser, ?access_token=.",
+		Security: bearer, Errors: []int{401},
+	}, s.handleEventList)
+}
+
+func (s *Server) handleEventList(ctx context.Context, in *eventListInput) (*eventListOutput, error) {
+	p, err := s.requirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := s.events.EventsAfter(ctx, p.OrgID, in.After, in.LocationID, in.Limit+1)
+	if err != nil {
+		return nil, problemFor(ctx, s.logger, err)
+	}
+	out := &eventListOutput{}
+	if len(evs) > in.Limit {
+		evs, out.Body.HasMore = evs[:in.Limit], true
+	}
+	out.Body.Events, out.Body.NextAfter = evs, in.After
+	if len(evs) > 0 {
+		out.Body.NextAfter = evs[len(evs)-1].Seq
+	}
+	return out, nil
+}
+
+// WebSocket close codes in the private range, so clients can tell why.
+const (
+	closeTokenExpired websocket.StatusCode = 4001 // refresh the token and reconnect
+	closeTooSlow      websocket.StatusCode = 4008 // reconnect with ?after=<last seq>
+)
+
+// backlogPage bounds each read of missed events on (re)connect.
+const backlogPage = 500
+
+// handleWebSocket streams the caller's organization's events. On connect it
+// subscribes to live events first and then replays the Log from ?after, so
+// nothing committed in between is missed; live events at or below the last
+// replayed sequence number are skipped, so nothing arrives twice.
+func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p, ok := ctx.Value(keyPrincipal).(auth.Principal)
+	if !ok {
+		tok := r.URL.Query().Get("access_token")
+		if tok == "" {
+			if err, bad := ctx.Value(keyAuthErr).(error); bad {
+				writeProblem(w, r, problemFor(ctx, s.logger, err))
+				return
+			}
+			writeProblem(w, r, errNoToken)
+			return
+		}
+		var err error
+		if p, err = s.auth.Authenticate(tok); err != nil {
+			writeProblem(w, r, problemFor(ctx, s.logger, err))
+			return
+		}
+	}
+	q := r.URL.Query()
+	after, err := strconv.ParseInt(q.Get("after"), 10, 64)
+	if q.Get("after") == "" {
+		after, err = -1, nil // live only
+	}
+	if err != nil || after < -1 {
+		writeProblem(w, r, &Problem{Status: http.StatusUnprocessableEntity, Code: "invalid_field",
+			Detail: "after must be a sequence number", Errors: fieldErr("query.after", "must be a non-negative integer")})
+		return
+	}
+	locationID := q.Get("location_id")
+
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return // Accept has answered the client
+	}
+	s.wsWG.Add(1)
+	defer s.wsWG.Done()
+	s.metrics.wsConns.Inc()
+	defer s.metrics.wsConns.Dec()
+
+	// The server only writes; CloseRead handles pings and the client's close.
+	ctx = conn.CloseRead(context.WithoutCancel(ctx))
+	sub := s.hub.Subscribe(p.OrgID, locationID)
+	defer sub.Close()
+
+	send := func(e event.Event) error {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return conn.Write(wctx, websocket.MessageText, b)
+	}
+
+	last := after
+	if after >= 0 {
+		for {
+			evs, err := s.events.EventsAfter(ctx, p.OrgID, last, locationID, backlogPage)
+			if err != nil {
+				conn.Close(websocket.StatusInternalError, "could not read events")
+				return
+			}
+			for _, e := range evs {
+				if err := send(e); err != nil {
+					return
+				}
+				last = e.Seq
+			}
+			if len(evs) < backlogPage {
+				break
+			}
+		}
+	}
+
+	expiry := time.NewTimer(time.Until(p.ExpiresAt))
+	defer expiry.Stop()
+	for {
+		select {
+		case e := <-sub.C():
+			if e.Seq <= last {
+				continue
+			}
+			if err := send(e); err != nil {
+				return
+			}
+			last = e.Seq
+		case <-sub.Dropped():
+			conn.Close(closeTooSlow, "fell behind; reconnect with after="+strconv.FormatInt(last, 10))
+			return
+		case <-expiry.C:
+			conn.Close(closeTokenExpired, "token expired; reconnect with a fresh token and after="+strconv.FormatInt(last, 10))
+			return
+		case <-s.shutdown:
+			conn.Close(websocket.StatusGoingAway, "server shutting down; reconnect with after="+strconv.FormatInt(last, 10))
+			return
+		case <-ctx.Done():
+			if errors.Is(context.Cause(ctx), context.Canceled) {
+				conn.CloseNow()
+			}
+			return
+		}
+	}
+}

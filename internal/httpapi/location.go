@@ -1,0 +1,161 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/fynlo/fynlo/internal/auth"
+	"github.com/fynlo/fynlo/internal/id"
+	"github.com/fynlo/fynlo/internal/tenant"
+)
+
+type locationOutput struct {
+	Status int
+	Body   *tenant.Location
+}
+
+type locationCreateInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" required:"false" maxLength:"255" doc:"makes a retry safe: the same key and body get the first answer back"`
+	Body           struct {
+		ID             string          `json:"id,omitempty" required:"false" doc:"optional client-chosen ID (loc_ + ULID); creating the same ID twice is a conflict"`
+		Name           string          `json:"name" minLength:"1" maxLength:"120" example:"Dishoom Carnaby"`
+		Address        *tenant.Address `json:"address,omitempty" required:"false"`
+		Country        string          `json:"country,omitempty" required:"false" doc:"defaults to the organization's"`
+		Timezone       string          `json:"timezone,omitempty" required:"false" doc:"defaults to the organization's"`
+		Currency       string          `json:"currency,omitempty" required:"false" doc:"defaults to the organization's"`
+		VATNumber      string          `json:"vat_number,omitempty" required:"false"`
+		BusinessDayEnd string          `json:"business_day_cutoff,omitempty" required:"false" doc:"HH:MM, default 04:00"`
+	}
+}
+
+type locationGetInput struct {
+	ID string `path:"id" maxLength:"64" doc:"location ID"`
+}
+
+type locationListInput struct {
+	Cursor string `query:"cursor" maxLength:"64" doc:"next_cursor from the previous page"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
+}
+
+type locationListOutput struct {
+	Body struct {
+		Items      []*tenant.Location `json:"items"`
+		NextCursor string             `json:"next_cursor,omitempty" doc:"pass as cursor to get the next page; absent on the last page"`
+	}
+}
+
+type locationPatchInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body struct {
+		Version        int64           `json:"version" minimum:"1" doc:"the version you last read; a stale one gets 409 with the current location"`
+		Name           *string         `json:"name,omitempty" required:"false" minLength:"1" maxLength:"120"`
+		Address        *tenant.Address `json:"address,omitempty" required:"false"`
+		Timezone       *string         `json:"timezone,omitempty" required:"false"`
+		Currency       *string         `json:"currency,omitempty" required:"false"`
+		VATNumber      *string         `json:"vat_number,omitempty" required:"false"`
+		BusinessDayEnd *string         `json:"business_day_cutoff,omitempty" required:"false"`
+	}
+}
+
+func (s *Server) routeLocations() {
+	tags := []string{"Locations"}
+	huma.Register(s.api, huma.Operation{
+		OperationID: "location-create", Method: http.MethodPost, Path: "/api/v1/locations", Tags: tags,
+		Summary: "Open a location", Description: "Adds a restaurant to the organization. Unset settings default to the organization's.",
+		DefaultStatus: http.StatusCreated, Security: bearer, Errors: []int{401, 403, 409, 422},
+	}, s.handleLocationCreate)
+	huma.Register(s.api, huma.Operation{
+		OperationID: "location-list", Method: http.MethodGet, Path: "/api/v1/locations", Tags: tags,
+		Summary: "List locations", Security: bearer, Errors: []int{401},
+	}, s.handleLocationList)
+	huma.Register(s.api, huma.Operation{
+		OperationID: "location-get", Method: http.MethodGet, Path: "/api/v1/locations/{id}", Tags: tags,
+		Summary: "Get a location", Security: bearer, Errors: []int{401, 404},
+	}, s.handleLocationGet)
+	huma.Register(s.api, huma.Operation{
+		OperationID: "location-update", Method: http.MethodPatch, Path: "/api/v1/locations/{id}", Tags: tags,
+		Summary: "Change a location", Description: "Send only the fields to change, with the version you read.",
+		Security: bearer, Errors: []int{401, 403, 404, 409, 422},
+	}, s.handleLocationUpdate)
+}
+
+// requireOwner admits the organization's owner; issue 3's roles and
+// permissions will widen this to managers with the right permission.
+func (s *Server) requireOwner(ctx context.Context) (auth.Principal, error) {
+	p, err := s.requirePrincipal(ctx)
+	if err != nil {
+		return p, err
+	}
+	if p.Role != auth.RoleOwner {
+		return p, finish(ctx, &Problem{Status: http.StatusForbidden, Code: "forbidden", Detail: "only the owner may change locations"})
+	}
+	return p, nil
+}
+
+func (s *Server) handleLocationCreate(ctx context.Context, in *locationCreateInput) (*locationOutput, error) {
+	p, err := s.requireOwner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := in.Body
+	if b.ID != "" && !id.Valid(id.Location, b.ID) {
+		return nil, finish(ctx, &Problem{Status: http.StatusUnprocessableEntity, Code: "invalid_field",
+			Detail: "id must be loc_ followed by a ULID", Errors: fieldErr("id", "must be loc_ followed by a ULID")})
+	}
+	li := tenant.LocationInput{ID: b.ID, Name: b.Name, Country: b.Country, Timezone: b.Timezone, Currency: b.Currency,
+		VATNumber: b.VATNumber, BusinessDayEnd: b.BusinessDayEnd}
+	if b.Address != nil {
+		li.Address = *b.Address
+	}
+	l, err := s.tenants.CreateLocation(ctx, p.OrgID, li, id.New(id.Location))
+	if err != nil {
+		return nil, problemFor(ctx, s.logger, err)
+	}
+	return &locationOutput{Status: http.StatusCreated, Body: l}, nil
+}
+
+func (s *Server) handleLocationList(ctx context.Context, in *locationListInput) (*locationListOutput, error) {
+	p, err := s.requirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ls, err := s.tenants.Locations(ctx, p.OrgID, tenant.LocationFilter{After: in.Cursor, Limit: in.Limit + 1})
+	if err != nil {
+		return nil, problemFor(ctx, s.logger, err)
+	}
+	out := &locationListOutput{}
+	if len(ls) > in.Limit {
+		ls = ls[:in.Limit]
+		out.Body.NextCursor = ls[len(ls)-1].ID
+	}
+	out.Body.Items = ls
+	return out, nil
+}
+
+func (s *Server) handleLocationGet(ctx context.Context, in *locationGetInput) (*locationOutput, error) {
+	p, err := s.requirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l, err := s.tenants.Location(ctx, p.OrgID, in.ID)
+	if err != nil {
+		return nil, problemFor(ctx, s.logger, err)
+	}
+	return &locationOutput{Status: http.StatusOK, Body: l}, nil
+}
+
+func (s *Server) handleLocationUpdate(ctx context.Context, in *locationPatchInput) (*locationOutput, error) {
+	p, err := s.requireOwner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := in.Body
+	l, err := s.tenants.UpdateLocation(ctx, p.OrgID, in.ID, tenant.LocationPatch{Version: b.Version, Name: b.Name,
+		Address: b.Address, Timezone: b.Timezone, Currency: b.Currency, VATNumber: b.VATNumber, BusinessDayEnd: b.BusinessDayEnd})
+	if err != nil {
+		return nil, problemFor(ctx, s.logger, err)
+	}
+	return &locationOutput{Status: http.StatusOK, Body: l}, nil
+}

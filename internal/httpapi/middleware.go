@@ -1,0 +1,268 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fynlo/fynlo/internal/auth"
+)
+
+type ctxKey int
+
+const (
+	keyInfo ctxKey = iota
+	keyPrincipal
+	keyAuthErr
+)
+
+// reqInfo is what the outermost middleware learns about a request, shared
+// by pointer so the innermost (the router) can fill in the route.
+type reqInfo struct {
+	id, path, ip string
+	route        string // the ServeMux pattern that matched
+}
+
+func info(ctx context.Context) *reqInfo {
+	if i, ok := ctx.Value(keyInfo).(*reqInfo); ok {
+		return i
+	}
+	return &reqInfo{}
+}
+
+func requestID(ctx context.Context) string { return info(ctx).id }
+func clientIP(ctx context.Context) string  { return info(ctx).ip }
+
+// routed wraps the ServeMux to record which pattern served the request;
+// ServeMux sets Pattern on the request it is handed.
+func routed(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		info(r.Context()).route = r.Pattern
+	})
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection (WebSocket hijack).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// metrics are the HTTP server's Prometheus collectors.
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	wsConns  prometheus.Gauge
+	events   prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fynlo_http_requests_total",
+			Help: "HTTP requests by route pattern, method and status."}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "fynlo_http_request_duration_seconds",
+			Help: "HTTP request latency by route pattern.", Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}},
+			[]string{"route"}),
+		wsConns: prometheus.NewGauge(prometheus.GaugeOpts{Name: "fynlo_websocket_connections",
+			Help: "Open WebSocket connections."}),
+		events: prometheus.NewCounter(prometheus.CounterOpts{Name: "fynlo_events_published_total",
+			Help: "Events published to live subscribers by this node."}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.wsConns, m.events)
+	return m
+}
+
+// observe gives each request an ID, recovers panics into a 500 problem,
+// logs it once and counts it.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rid := r.Header.Get("X-Request-Id")
+		if rid == "" || len(rid) > 64 || strings.ContainsFunc(rid, func(c rune) bool { return c < '!' || c > '~' }) {
+			rid = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", rid)
+		ri := &reqInfo{id: rid, path: r.URL.Path, ip: s.clientAddr(r)}
+		ctx := context.WithValue(r.Context(), keyInfo, ri)
+		r = r.WithContext(ctx)
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.logger.ErrorContext(ctx, "panic", "request_id", rid, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					writeProblem(sw, r, &Problem{Status: http.StatusInternalServerError, Code: "internal",
+						Detail: "something went wrong on our side; it has been logged"})
+				}
+			}
+			route := ri.route
+			if route == "" {
+				route = "unmatched"
+			}
+			elapsed := time.Since(start)
+			s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
+			s.metrics.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+			level := slog.LevelInfo
+			if sw.status >= 500 {
+				level = slog.LevelError
+			}
+			if s.logger.Enabled(ctx, level) {
+				attrs := []slog.Attr{slog.String("request_id", rid), slog.String("method", r.Method),
+					slog.String("path", r.URL.Path), slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
+					slog.Duration("duration", elapsed), slog.String("ip", clientIP(ctx))}
+				if p, ok := ctx.Value(keyPrincipal).(auth.Principal); ok {
+					attrs = append(attrs, slog.String("org", p.OrgID), slog.String("user", p.UserID))
+				}
+				s.logger.LogAttrs(ctx, level, "request", attrs...)
+			}
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "req_" + hex.EncodeToString(b)
+}
+
+// clientAddr is the address login throttling counts against.
+func (s *Server) clientAddr(r *http.Request) string {
+	if s.cfg.TrustProxyHeaders {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// authenticate reads a bearer token, if any, and puts the principal (or
+// the reason it was refused) in the context. Handlers decide whether they
+// need one; see requirePrincipal.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := bearerToken(r)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx := r.Context()
+		p, err := s.auth.Authenticate(token)
+		if err != nil {
+			ctx = context.WithValue(ctx, keyAuthErr, err)
+		} else {
+			ctx = context.WithValue(ctx, keyPrincipal, p)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", false
+	}
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", true // present but malformed: authenticate refuses it
+	}
+	return strings.TrimSpace(token), true
+}
+
+var errNoToken = &Problem{Status: http.StatusUnauthorized, Code: "unauthenticated",
+	Detail: "sign in and send the access token as 'Authorization: Bearer <token>'"}
+
+// requirePrincipal returns the caller, or the problem to answer with.
+func (s *Server) requirePrincipal(ctx context.Context) (auth.Principal, error) {
+	if p, ok := ctx.Value(keyPrincipal).(auth.Principal); ok {
+		return p, nil
+	}
+	if err, ok := ctx.Value(keyAuthErr).(error); ok {
+		return auth.Principal{}, problemFor(ctx, s.logger, err)
+	}
+	p := *errNoToken
+	return auth.Principal{}, finish(ctx, &p)
+}
+
+// cors answers preflights and marks responses for the configured origins.
+func (s *Server) cors(next http.Handler) http.Handler {
+	if len(s.cfg.CORSOrigins) == 0 {
+		return next
+	}
+	allowed := map[string]bool{}
+	for _, o := range s.cfg.CORSOrigins {
+		allowed[o] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && (allowed["*"] || allowed[origin]) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			h.Set("Access-Control-Expose-Headers", "X-Request-Id, Idempotent-Replayed, Retry-After, Location")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, PUT, DELETE, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, X-Request-Id")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody caps every request body; huma and the idempotency layer read
+// through the cap and answer 413 past it.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > s.cfg.MaxBodyBytes {
+			writeProblem(w, r, &Problem{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+				Detail: fmt.Sprintf("the request body is over the limit of %d bytes", s.cfg.MaxBodyBytes)})
+			return
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}

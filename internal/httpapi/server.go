@@ -1,0 +1,174 @@
+// Package httpapi is the only package that speaks HTTP: the REST API under
+// /api/v1 with its OpenAPI document, the WebSocket event stream, health,
+// metrics and the docs page.
+//
+// Handlers decode, authorise, call one service method and encode; rules
+// live in the domain packages. Every error leaves as RFC 9457 problem
+// details with a stable code.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/fynlo/fynlo/internal/auth"
+	"github.com/fynlo/fynlo/internal/event"
+	"github.com/fynlo/fynlo/internal/idempotency"
+	"github.com/fynlo/fynlo/internal/tenant"
+	"github.com/fynlo/fynlo/internal/web"
+)
+
+// Config tunes the HTTP layer.
+type Config struct {
+	Version           string
+	MaxBodyBytes      int64    // request body cap; 413 past it
+	CORSOrigins       []string // allowed browser origins; "*" for any
+	TrustProxyHeaders bool     // take the client address from X-Forwarded-For
+}
+
+// Deps are the services the API calls.
+type Deps struct {
+	Logger      *slog.Logger
+	Auth        *auth.Service
+	Tenants     *tenant.Service
+	Idempotency *idempotency.Service
+	Events      event.Log
+	Hub         *event.Hub
+	// Ready reports whether the node can serve: database reachable,
+	// migrations applied.
+	Ready    func(context.Context) error
+	Registry *prometheus.Registry
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	logger  *slog.Logger
+	auth    *auth.Service
+	tenants *tenant.Service
+	idem    *idempotency.Service
+	events  event.Log
+	hub     *event.Hub
+	ready   func(context.Context) error
+	metrics *metrics
+	handler http.Handler
+	api     huma.API
+
+	// shutdown is closed when the server stops, so WebSockets say goodbye.
+	shutdown     chan struct{}
+	shutdownOnce sync.Once
+	wsWG         sync.WaitGroup
+}
+
+// New builds the API.
+func New(cfg Config, d Deps) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, idem: d.Idempotency,
+		events: d.Events, hub: d.Hub, ready: d.Ready, metrics: newMetrics(d.Registry), shutdown: make(chan struct{})}
+
+	mux := http.NewServeMux()
+	hc := huma.DefaultConfig("Fynlo POS API", cfg.Version)
+	hc.Info.Description = "The backend that runs restaurants. Errors are RFC 9457 problem details " +
+		"(application/problem+json) with a stable `code`. POSTs that create accept an `Idempotency-Key` header: " +
+		"a retry with the same key and body gets the first answer back (header `Idempotent-Replayed: true`)."
+	hc.CreateHooks = nil // no $schema links in bodies: responses stay plain JSON
+	hc.DocsPath = ""     // our own docs page, which works offline
+	hc.OpenAPIPath = "/openapi"
+	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT",
+			Description: "The access_token from sign-up, login or refresh."},
+	}
+	huma.NewErrorWithContext = newHumaError
+	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError { return newHumaError(nil, status, msg, errs...) }
+	s.api = humago.New(mux, hc)
+	s.api.UseMiddleware(s.authFirst)
+
+	s.routeAuth()
+	s.routeLocations()
+	s.routeEvents()
+
+	mux.HandleFunc("GET /api/v1/ws", s.handleWebSocket)
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /docs", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", web.DocsContentType)
+		w.Header().Set("Content-Security-Policy", web.DocsCSP())
+		_, _ = w.Write(web.DocsPage())
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			http.Redirect(w, r, "/docs", http.StatusFound)
+			return
+		}
+		writeProblem(w, r, &Problem{Status: http.StatusNotFound, Code: "no_such_endpoint",
+			Detail: r.Method + " " + r.URL.Path + " is not an endpoint of this API; see /docs"})
+	})
+
+	s.handler = s.observe(s.cors(s.limitBody(s.authenticate(s.idempotent(routed(mux))))))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// OpenAPI returns the generated OpenAPI document.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+// Shutdown tells open WebSockets to close and waits for them (or ctx).
+func (s *Server) Shutdown(ctx context.Context) {
+	s.shutdownOnce.Do(func() { close(s.shutdown) })
+	done := make(chan struct{})
+	go func() { s.wsWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// PublishedEvents lets the wiring count events this node delivered.
+func (s *Server) PublishedEvents(events []event.Event) { s.metrics.events.Add(float64(len(events))) }
+
+var bearer = []map[string][]string{{"bearer": {}}}
+
+// authFirst refuses operations that need a token before their input is
+// read, so an anonymous caller learns it must sign in, not what a valid
+// body looks like.
+func (s *Server) authFirst(hctx huma.Context, next func(huma.Context)) {
+	if len(hctx.Operation().Security) > 0 {
+		if _, err := s.requirePrincipal(hctx.Context()); err != nil {
+			p := problemFor(hctx.Context(), s.logger, err)
+			hctx.SetHeader("Content-Type", "application/problem+json")
+			hctx.SetHeader("Cache-Control", "no-store")
+			hctx.SetStatus(p.Status)
+			_ = json.NewEncoder(hctx.BodyWriter()).Encode(p)
+			return
+		}
+	}
+	next(hctx)
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if err := s.ready(r.Context()); err != nil {
+		s.logger.WarnContext(r.Context(), "not ready", "err", err)
+		writeProblem(w, r, &Problem{Status: http.StatusServiceUnavailable, Code: "not_ready", Detail: err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+}
