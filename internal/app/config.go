@@ -144,4 +144,3 @@ func ConfigTable() string {
 	}
 	return b.String()
 }
-

@@ -89,7 +89,9 @@ func New(cfg Config, d Deps) *Server {
 			Description: "The access_token from sign-up, login or refresh."},
 	}
 	huma.NewErrorWithContext = newHumaError
-	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError { return newHumaError(nil, status, msg, errs...) }
+	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+		return newHumaError(nil, status, msg, errs...)
+	}
 	s.api = humago.New(mux, hc)
 	s.api.UseMiddleware(s.authFirst)
 
