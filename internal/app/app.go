@@ -77,6 +77,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	}
 	authCfg := auth.DefaultConfig
 	authCfg.AccessTTL = cfg.AccessTokenTTL
+	if cfg.PasswordCost != nil {
+		authCfg.Password = *cfg.PasswordCost
+	}
 	authSvc, err := auth.NewService(db, keySet, authCfg, clock)
 	if err != nil {
 		db.Close()

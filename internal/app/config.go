@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fynlo/fynlo/internal/auth"
 )
 
 // Config is everything the server can be told, from flags and FYNLO_*
@@ -27,6 +29,9 @@ type Config struct {
 	DBMaxConns      int           // FYNLO_DB_MAX_CONNS
 	ShutdownTimeout time.Duration // FYNLO_SHUTDOWN_TIMEOUT
 	AutoMigrate     bool          // FYNLO_AUTO_MIGRATE
+
+	// PasswordCost overrides the argon2id cost; not a flag, for tests.
+	PasswordCost *auth.PasswordParams
 }
 
 // setting documents one configuration knob; the README's table is this list.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -90,6 +91,8 @@ func finish(ctx context.Context, p *Problem) *Problem {
 	return p
 }
 
+var missingRE = regexp.MustCompile(`^expected required property (\S+) to be present$`)
+
 // newHumaError renders huma's own errors (decoding and validation) as
 // problems: validation failures are 422 with each field named.
 func newHumaError(hctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
@@ -112,11 +115,15 @@ func newHumaError(hctx huma.Context, status int, msg string, errs ...error) huma
 		}
 		var d *huma.ErrorDetail
 		if errors.As(e, &d) {
-			field := strings.TrimPrefix(d.Location, "body.")
-			if field == "body" || field == "" {
-				field = "body"
+			field, reason := d.Location, d.Message
+			// huma reports a missing property at its parent; name the property.
+			if m := missingRE.FindStringSubmatch(reason); m != nil {
+				field, reason = field+"."+m[1], "is required"
 			}
-			p.Errors = append(p.Errors, apperr.FieldError{Field: field, Reason: d.Message})
+			if f := strings.TrimPrefix(field, "body."); f != "" {
+				field = f
+			}
+			p.Errors = append(p.Errors, apperr.FieldError{Field: field, Reason: reason})
 			continue
 		}
 		p.Errors = append(p.Errors, apperr.FieldError{Field: "body", Reason: e.Error()})

@@ -1,0 +1,184 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/fynlo/fynlo/internal/app"
+	"github.com/fynlo/fynlo/internal/auth"
+	"github.com/fynlo/fynlo/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// engines runs fn against a fresh server on SQLite and on PostgreSQL.
+func engines(t *testing.T, fn func(t *testing.T, cfg app.Config)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, testConfig(t, "")) })
+	t.Run("postgres", func(t *testing.T) { fn(t, testConfig(t, testenv.Postgres(t))) })
+}
+
+// testConfig is the zero-configuration default with a temporary data
+// directory and cheap password hashing (the race detector makes argon2id
+// at production cost take half a second).
+func testConfig(t *testing.T, databaseURL string) app.Config {
+	t.Helper()
+	cfg, err := app.ParseConfig("test", nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir, cfg.KeysDir = t.TempDir(), ""
+	cfg.KeysDir = cfg.DataDir + "/keys"
+	cfg.DatabaseURL = databaseURL
+	cfg.PasswordCost = &auth.PasswordParams{Memory: 1024, Time: 1, Threads: 1}
+	return cfg
+}
+
+// server is a running Fynlo over real HTTP.
+type server struct {
+	t   *testing.T
+	app *app.App
+	ts  *httptest.Server
+	URL string
+}
+
+func start(t *testing.T, cfg app.Config) *server {
+	t.Helper()
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = app.NewLogger(os.Stderr, slog.LevelWarn)
+	}
+	a, err := app.New(context.Background(), cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(a.API)
+	s := &server{t: t, app: a, ts: ts, URL: ts.URL}
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *server) stop() {
+	if s.ts == nil {
+		return
+	}
+	s.ts.CloseClientConnections()
+	s.app.API.Shutdown(context.Background())
+	s.ts.Close()
+	s.app.Close()
+	s.ts = nil
+}
+
+// response is what a call got back.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("response is not JSON: %v: %s", err, r.Body)
+	}
+	return m
+}
+
+// call sends a request; body may be a string (sent as is) or a value
+// (sent as JSON). headers alternate name, value.
+func (s *server) call(method, path, token string, body any, headers ...string) response {
+	s.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// tenant is a signed-up business.
+type tenant struct {
+	Token, Refresh, OrgID, LocationID, Email string
+}
+
+func (s *server) signup(email string) tenant {
+	s.t.Helper()
+	r := s.call("POST", "/api/v1/signup", "", map[string]string{
+		"business_name": "Dishoom " + email, "owner_name": "Owner", "email": email, "password": "correct horse battery",
+		"country": "GB", "currency": "GBP", "timezone": "Europe/London"})
+	if r.Status != http.StatusCreated {
+		s.t.Fatalf("signup %s: %d %s", email, r.Status, r.Body)
+	}
+	m := r.json(s.t)
+	return tenant{Token: m["access_token"].(string), Refresh: m["refresh_token"].(string),
+		OrgID: m["organization"].(map[string]any)["id"].(string), LocationID: m["location"].(map[string]any)["id"].(string), Email: email}
+}
+
+// expectProblem checks r is a problem with the status and code, naming
+// field (if given) among its errors.
+func expectProblem(t *testing.T, r response, status int, code string, field ...string) map[string]any {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status = %d, want %d: %s", r.Status, status, r.Body)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type = %q, want application/problem+json: %s", ct, r.Body)
+	}
+	m := r.json(t)
+	if m["code"] != code {
+		t.Fatalf("code = %v, want %s: %s", m["code"], code, r.Body)
+	}
+	if m["request_id"] == "" || m["request_id"] == nil || m["status"] != float64(status) {
+		t.Fatalf("problem lacks request_id or status: %s", r.Body)
+	}
+	for _, f := range field {
+		found := false
+		errs, _ := m["errors"].([]any)
+		for _, e := range errs {
+			if e.(map[string]any)["field"] == f {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("problem does not name field %q: %s", f, r.Body)
+		}
+	}
+	return m
+}

@@ -1,0 +1,167 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/fynlo/fynlo/internal/app"
+)
+
+type wsEvent struct {
+	Seq        int64  `json:"seq"`
+	Type       string `json:"type"`
+	LocationID string `json:"location_id"`
+	SubjectID  string `json:"subject_id"`
+}
+
+func dial(t *testing.T, s *server, token, query string) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	url := "ws" + strings.TrimPrefix(s.URL, "http") + "/api/v1/ws" + query
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+	if err != nil {
+		t.Fatalf("dial %s: %v", query, err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+func next(t *testing.T, c *websocket.Conn) wsEvent {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("read event: %v", err)
+	}
+	var e wsEvent
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// expectSilence checks no further message arrives for a moment.
+func expectSilence(t *testing.T, c *websocket.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, b, err := c.Read(ctx); err == nil {
+		t.Fatalf("unexpected message %s", b)
+	}
+}
+
+func TestWebSocketReplayAndLive(t *testing.T) {
+	engines(t, func(t *testing.T, cfg app.Config) {
+		s := start(t, cfg)
+		a := s.signup("ws@example.com")
+		b := s.signup("ws-other@example.com")
+
+		c := dial(t, s, a.Token, "?after=0")
+		for want := int64(1); want <= 3; want++ {
+			if e := next(t, c); e.Seq != want {
+				t.Fatalf("replay: seq %d, want %d", e.Seq, want)
+			}
+		}
+		live := dial(t, s, a.Token, "") // live only
+		filtered := dial(t, s, a.Token, "?after=3&location_id="+a.LocationID)
+
+		created := s.call("POST", "/api/v1/locations", a.Token, map[string]any{"name": "Live"}).json(t)
+		s.call("POST", "/api/v1/locations", b.Token, map[string]any{"name": "Not yours"})
+		for _, conn := range []*websocket.Conn{c, live} {
+			e := next(t, conn)
+			if e.Seq != 4 || e.Type != "location.created" || e.SubjectID != created["id"] {
+				t.Fatalf("live event = %+v", e)
+			}
+			expectSilence(t, conn) // nothing of tenant B's
+		}
+		// The filtered stream sees changes to its own location only.
+		s.call("PATCH", "/api/v1/locations/"+a.LocationID, a.Token, map[string]any{"version": 1, "name": "Renamed"})
+		if e := next(t, filtered); e.Seq != 5 || e.Type != "location.updated" || e.LocationID != a.LocationID {
+			t.Fatalf("filtered event = %+v", e)
+		}
+
+		// Drop the connection, miss three changes, reconnect: exactly those, in order.
+		c.CloseNow()
+		for range 3 {
+			s.call("POST", "/api/v1/locations", a.Token, map[string]any{"name": "While away"})
+		}
+		c2 := dial(t, s, a.Token, "?after=4")
+		for want := int64(5); want <= 8; want++ {
+			if e := next(t, c2); e.Seq != want {
+				t.Fatalf("catch-up: seq %d, want %d", e.Seq, want)
+			}
+		}
+		expectSilence(t, c2)
+	})
+}
+
+func TestWebSocketAuth(t *testing.T) {
+	s := start(t, testConfig(t, ""))
+	a := s.signup("wsauth@example.com")
+	expectProblem(t, s.call("GET", "/api/v1/ws", "", nil), 401, "unauthenticated")
+	expectProblem(t, s.call("GET", "/api/v1/ws", "garbage", nil), 401, "invalid_token")
+	expectProblem(t, s.call("GET", "/api/v1/ws?after=x", a.Token, nil), 422, "invalid_field", "query.after")
+	// Browsers cannot set headers on WebSockets: the token may come in the query.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL, "http")+"/api/v1/ws?after=0&access_token="+a.Token, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if e := next(t, c); e.Seq != 1 {
+		t.Fatalf("first event %+v", e)
+	}
+}
+
+// TestGracefulShutdown stops a real listening server with a WebSocket open:
+// the client is told "going away", and the data survives.
+func TestGracefulShutdown(t *testing.T) {
+	cfg := testConfig(t, "")
+	a, err := app.New(context.Background(), cfg, app.NewLogger(discard{}, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, l) }()
+	s := &server{t: t, URL: "http://" + l.Addr().String()}
+	ten := s.signup("shutdown@example.com")
+	c := dial(t, s, ten.Token, "")
+	stop()
+	rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _, err = c.Read(rctx)
+	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("client saw %v, want close 1001 going away", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Serve returned %v", err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := start(t, cfg)
+	if r := s2.call("GET", "/api/v1/me", ten.Token, nil); r.Status != 200 {
+		t.Fatalf("after restart: %d %s", r.Status, r.Body)
+	}
+	_ = errors.New
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
