@@ -106,6 +106,14 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	locationID := q.Get("location_id")
 
+	// The server's read and write timeouts are for requests; a stream lives
+	// as long as the client stays. Hijacked connections keep the deadlines
+	// already set on them, so clear them first.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	// Any origin may connect: the token, not a cookie, is the credential, so
+	// a foreign page cannot ride on a user's session.
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		return // Accept has answered the client

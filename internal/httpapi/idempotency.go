@@ -71,6 +71,7 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 			return
 		}
 
+		r = r.WithContext(idempotency.WithClaim(ctx, scope, key))
 		rec := &recorder{ResponseWriter: w}
 		finished := false
 		defer func() {

@@ -24,6 +24,9 @@ type Record struct {
 	Key         string
 	Fingerprint string // SHA-256 of method, path and body
 	Done        bool
+	// Committed is set in the same transaction as the request's state
+	// change, so after a crash we know whether it took effect.
+	Committed   bool
 	LockedUntil time.Time // while running: when the claim lapses (its node may have died)
 	Response    *Response
 	CreatedAt   time.Time
@@ -80,7 +83,27 @@ var (
 		"a request with this Idempotency-Key is still being processed; retry shortly")
 	ErrMismatch = apperr.New(apperr.Unprocessable, "idempotency_key_reused",
 		"this Idempotency-Key was used with a different request; use a new key for a new request")
+	ErrResponseLost = apperr.New(apperr.Conflict, "idempotency_response_lost",
+		"the request with this Idempotency-Key was applied, but the server stopped before it could record the answer; "+
+			"read the object back instead of retrying")
 )
+
+type claimKey struct{}
+
+// Claim names the key a request holds, so the store can mark it committed
+// in the same transaction as the request's change.
+type Claim struct{ Scope, Key string }
+
+// WithClaim returns ctx carrying the claim.
+func WithClaim(ctx context.Context, scope, key string) context.Context {
+	return context.WithValue(ctx, claimKey{}, Claim{Scope: scope, Key: key})
+}
+
+// ClaimFrom returns the claim ctx carries, if any.
+func ClaimFrom(ctx context.Context) (Claim, bool) {
+	c, ok := ctx.Value(claimKey{}).(Claim)
+	return c, ok
+}
 
 // Begin claims key for a request with the given fingerprint. It returns the
 // stored response to replay, or nil when the caller should run the request
@@ -113,8 +136,13 @@ func (s *Service) Begin(ctx context.Context, scope, key, fingerprint string) (*R
 		return old.Response, nil
 	case now.Before(old.LockedUntil):
 		return nil, ErrInFlight
+	case old.Committed:
+		// The first attempt's change committed but its node died before
+		// storing the answer: running it again would do it twice.
+		return nil, ErrResponseLost
 	}
-	// The first attempt's node stopped without finishing: take the key over.
+	// The first attempt's node stopped before its change committed: take
+	// the key over and run the request again.
 	ok, err := s.store.RelockIdempotencyKey(ctx, scope, key, old.LockedUntil, now.Add(s.Lease))
 	if err != nil {
 		return nil, err

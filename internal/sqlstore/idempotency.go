@@ -27,9 +27,9 @@ func (db *DB) FindIdempotencyKey(ctx context.Context, scope, key string) (*idemp
 	var status sql.NullInt64
 	var header sql.NullString
 	var body []byte
-	err := db.read.QueryRowContext(ctx, `SELECT fingerprint, done, locked_until, status, header, body, created_at
+	err := db.read.QueryRowContext(ctx, `SELECT fingerprint, done, committed, locked_until, status, header, body, created_at
 		FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, key).
-		Scan(&r.Fingerprint, &r.Done, &r.LockedUntil, &status, &header, &body, &r.CreatedAt)
+		Scan(&r.Fingerprint, &r.Done, &r.Committed, &r.LockedUntil, &status, &header, &body, &r.CreatedAt)
 	if err != nil {
 		return nil, notFound(err, "idempotency key")
 	}
@@ -44,6 +44,18 @@ func (db *DB) FindIdempotencyKey(ctx context.Context, scope, key string) (*idemp
 		r.Response = resp
 	}
 	return &r, nil
+}
+
+// markCommitted records, inside tx, that the request holding ctx's claim
+// changed state: if the process dies before the answer is stored, a retry
+// learns the change happened instead of making it twice.
+func markCommitted(ctx context.Context, tx *Tx) error {
+	c, ok := idempotency.ClaimFrom(ctx)
+	if !ok {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET committed = $1 WHERE scope = $2 AND key = $3`, true, c.Scope, c.Key)
+	return err
 }
 
 // RelockIdempotencyKey implements idempotency.Store.

@@ -159,7 +159,13 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return translate(err)
 	}
 	tx := &Tx{Tx: sqlTx}
-	if err := fn(tx); err != nil {
+	err = fn(tx)
+	if err == nil && len(tx.notices) > 0 {
+		// Every state change appends an event; that is the change an
+		// idempotent request must not repeat.
+		err = markCommitted(ctx, tx)
+	}
+	if err != nil {
 		_ = sqlTx.Rollback()
 		return translate(err)
 	}

@@ -227,6 +227,38 @@ func TestIdempotencyKeys(t *testing.T) {
 	})
 }
 
+// TestIdempotencyCrashAfterCommit: a request whose change committed but
+// whose answer was never stored (the node died) is not run again.
+func TestIdempotencyCrashAfterCommit(t *testing.T) {
+	engines(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		org, _, _ := signup(t, db, "crash@example.com")
+		clock := now
+		svc := idempotency.NewService(db, func() time.Time { return clock })
+		for _, k := range []string{"committed", "not-committed"} {
+			if resp, err := svc.Begin(ctx, "s", k, "fp"); err != nil || resp != nil {
+				t.Fatalf("Begin %s = %v, %v", k, resp, err)
+			}
+		}
+		l, _ := tenant.NewLocation(org, tenant.LocationInput{Name: "Site"}, id.New(id.Location), now)
+		if err := db.CreateLocation(idempotency.WithClaim(ctx, "s", "committed"), l); err != nil {
+			t.Fatal(err)
+		}
+		// A write that fails rolls back its mark too.
+		err := db.CreateLocation(idempotency.WithClaim(ctx, "s", "not-committed"), l)
+		if !apperr.Is(err, apperr.Conflict) {
+			t.Fatalf("duplicate ID: %v", err)
+		}
+		clock = clock.Add(svc.Lease + time.Second) // both nodes "died"
+		if _, err := svc.Begin(ctx, "s", "committed", "fp"); err != idempotency.ErrResponseLost {
+			t.Fatalf("retry after committed crash: %v, want response lost", err)
+		}
+		if resp, err := svc.Begin(ctx, "s", "not-committed", "fp"); err != nil || resp != nil {
+			t.Fatalf("retry after uncommitted crash: %v, %v, want a fresh run", resp, err)
+		}
+	})
+}
+
 // TestSchemasMatch checks that both engines hold the same migration
 // versions and end with the same tables and columns.
 func TestSchemasMatch(t *testing.T) {

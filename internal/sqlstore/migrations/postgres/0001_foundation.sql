@@ -79,6 +79,7 @@ CREATE TABLE idempotency_keys (
     key          TEXT NOT NULL,
     fingerprint  TEXT NOT NULL,
     done         BOOLEAN NOT NULL DEFAULT FALSE,
+    committed    BOOLEAN NOT NULL DEFAULT FALSE,
     locked_until TIMESTAMPTZ NOT NULL,
     status       INTEGER,
     header       TEXT,
