@@ -51,6 +51,26 @@ type server struct {
 
 func start(t *testing.T, cfg app.Config) *server {
 	t.Helper()
+	s := startUnmanaged(t, cfg)
+	t.Cleanup(s.stop)
+	return s
+}
+
+// startShared starts a SQLite server that outlives t (for fuzzing), in a
+// temporary directory of its own.
+func startShared(t *testing.T) *server {
+	dir, err := os.MkdirTemp("", "fynlo-fuzz-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := app.ParseConfig("fuzz", nil, func(string) string { return "" })
+	cfg.DataDir, cfg.KeysDir = dir, dir+"/keys"
+	cfg.PasswordCost = &auth.PasswordParams{Memory: 1024, Time: 1, Threads: 1}
+	return startUnmanaged(t, cfg)
+}
+
+func startUnmanaged(t *testing.T, cfg app.Config) *server {
+	t.Helper()
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = app.NewLogger(os.Stderr, slog.LevelWarn)
@@ -60,9 +80,7 @@ func start(t *testing.T, cfg app.Config) *server {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(a.API)
-	s := &server{t: t, app: a, ts: ts, URL: ts.URL}
-	t.Cleanup(s.stop)
-	return s
+	return &server{t: t, app: a, ts: ts, URL: ts.URL}
 }
 
 func (s *server) stop() {

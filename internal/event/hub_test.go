@@ -1,0 +1,106 @@
+package event
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+)
+
+// memLog is an in-memory Log.
+type memLog struct {
+	mu     sync.Mutex
+	events map[string][]Event
+}
+
+func (l *memLog) append(org string, n int) Notice {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	first := int64(len(l.events[org]) + 1)
+	for range n {
+		l.events[org] = append(l.events[org], Event{OrgID: org, Seq: int64(len(l.events[org]) + 1), Type: "t"})
+	}
+	return Notice{OrgID: org, FirstSeq: first, LastSeq: int64(len(l.events[org]))}
+}
+
+func (l *memLog) EventsAfter(_ context.Context, org string, after int64, _ string, limit int) ([]Event, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []Event
+	for _, e := range l.events[org] {
+		if e.Seq > after && len(out) < limit {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func TestDispatcherPublishesInOrderOnce(t *testing.T) {
+	log := &memLog{events: map[string][]Event{}}
+	log.append("org_a", 5) // history before this process started
+	hub := NewHub()
+	sub := hub.Subscribe("org_a", "")
+	defer sub.Close()
+	other := hub.Subscribe("org_b", "")
+	defer other.Close()
+	d := NewDispatcher(log, hub, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go d.Run(ctx)
+
+	// Notices arrive out of order and some twice, as concurrent commits'
+	// hooks race; subscribers still see 6..205 once each, in order.
+	var notices []Notice
+	for range 40 { // 200 events: within one subscriber buffer
+		notices = append(notices, log.append("org_a", 5))
+	}
+	for i := len(notices) - 1; i >= 0; i-- {
+		d.Notify(notices[i])
+		if i%7 == 0 {
+			d.Notify(notices[i])
+		}
+	}
+	for want := int64(6); want <= 205; want++ {
+		select {
+		case e := <-sub.C():
+			if e.Seq != want {
+				t.Fatalf("got seq %d, want %d", e.Seq, want)
+			}
+		case <-sub.Dropped():
+			t.Fatal("dropped")
+		case <-time.After(5 * time.Second):
+			t.Fatalf("timed out waiting for seq %d", want)
+		}
+	}
+	select {
+	case e := <-other.C():
+		t.Fatalf("another organization's subscriber got %+v", e)
+	default:
+	}
+}
+
+func TestSlowSubscriberIsDropped(t *testing.T) {
+	hub := NewHub()
+	sub := hub.Subscribe("org", "loc_1")
+	defer sub.Close()
+	for i := range SubscriptionBuffer + 1 {
+		hub.Publish([]Event{{OrgID: "org", Seq: int64(i + 1), LocationID: "loc_1"}})
+	}
+	select {
+	case <-sub.Dropped():
+	default:
+		t.Fatal("a subscriber over its buffer was not dropped")
+	}
+	// Events of other locations never count against the buffer.
+	s2 := hub.Subscribe("org", "loc_2")
+	defer s2.Close()
+	hub.Publish([]Event{{OrgID: "org", Seq: 1, LocationID: "loc_1"}})
+	if len(s2.C()) != 0 {
+		t.Fatal("filtered subscriber got another location's event")
+	}
+	if hub.Subscribers() != 2 {
+		t.Fatalf("subscribers = %d", hub.Subscribers())
+	}
+}
