@@ -16,9 +16,9 @@ const module = "github.com/fynlo/fynlo/"
 var domainRank = map[string]int{
 	"tenant": 0, "idempotency": 0, "id": 0,
 	"auth": 1, "menu": 1, "staff": 1, "customer": 1,
-	"order": 2,
+	"order":   2,
 	"kitchen": 3, "payment": 3,
-	"cash": 4,
+	"cash":   4,
 	"report": 5, "sync": 5, "notify": 5,
 }
 
