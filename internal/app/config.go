@@ -44,7 +44,7 @@ var settings = []setting{
 	{"data-dir", "FYNLO_DATA_DIR", "./fynlo-data", "directory for the SQLite database and generated signing keys"},
 	{"database-url", "FYNLO_DATABASE_URL", "", "postgres:// URL to run on PostgreSQL; empty means SQLite in the data directory"},
 	{"log-level", "FYNLO_LOG_LEVEL", "info", "debug, info, warn or error"},
-	{"keys-dir", "FYNLO_KEYS_DIR", "", "directory of Ed25519 PEM signing keys (newest file name signs, all verify); default <data-dir>/keys, generated on first start. Share it between nodes"},
+	{"keys-dir", "FYNLO_KEYS_DIR", "", "directory of Ed25519 PEM signing keys (newest file name signs, all verify); default DATA_DIR/keys, generated on first start; share it between nodes"},
 	{"cors-origins", "FYNLO_CORS_ORIGINS", "", "comma-separated browser origins allowed to call the API, or *"},
 	{"max-body-bytes", "FYNLO_MAX_BODY_BYTES", "1048576", "largest request body accepted (413 above)"},
 	{"access-token-ttl", "FYNLO_ACCESS_TOKEN_TTL", "15m", "lifetime of access tokens"},

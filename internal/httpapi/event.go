@@ -105,6 +105,12 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	locationID := q.Get("location_id")
+	if !s.trackStream() {
+		writeProblem(w, r, &Problem{Status: http.StatusServiceUnavailable, Code: "shutting_down",
+			Detail: "the server is restarting; reconnect in a moment"})
+		return
+	}
+	defer s.wsWG.Done()
 
 	// The server's read and write timeouts are for requests; a stream lives
 	// as long as the client stays. Hijacked connections keep the deadlines
@@ -118,8 +124,6 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Accept has answered the client
 	}
-	s.wsWG.Add(1)
-	defer s.wsWG.Done()
 	s.metrics.wsConns.Inc()
 	defer s.metrics.wsConns.Dec()
 

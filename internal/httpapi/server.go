@@ -63,9 +63,10 @@ type Server struct {
 	api     huma.API
 
 	// shutdown is closed when the server stops, so WebSockets say goodbye.
-	shutdown     chan struct{}
-	shutdownOnce sync.Once
-	wsWG         sync.WaitGroup
+	shutdown chan struct{}
+	wsMu     sync.Mutex // guards closing and wsWG.Add against Shutdown's Wait
+	closing  bool
+	wsWG     sync.WaitGroup
 }
 
 // New builds the API.
@@ -129,13 +130,30 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
 // Shutdown tells open WebSockets to close and waits for them (or ctx).
 func (s *Server) Shutdown(ctx context.Context) {
-	s.shutdownOnce.Do(func() { close(s.shutdown) })
+	s.wsMu.Lock()
+	if !s.closing {
+		s.closing = true
+		close(s.shutdown)
+	}
+	s.wsMu.Unlock()
 	done := make(chan struct{})
 	go func() { s.wsWG.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
 	}
+}
+
+// trackStream registers a WebSocket so Shutdown waits for it; it refuses
+// once shutdown has begun.
+func (s *Server) trackStream() bool {
+	s.wsMu.Lock()
+	defer s.wsMu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wsWG.Add(1)
+	return true
 }
 
 // PublishedEvents lets the wiring count events this node delivered.
