@@ -2,6 +2,7 @@ package event
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
@@ -12,6 +13,13 @@ import (
 // number and catches up from the Log, so dropping loses nothing; it only
 // keeps one slow tablet from holding memory for everyone.
 const SubscriptionBuffer = 256
+
+// Frame is an event as delivered live: one allocation shared by every
+// subscriber, encoded to JSON once however many screens are listening.
+type Frame struct {
+	Event
+	JSON []byte
+}
 
 // Hub fans out published events to live subscribers of an organization.
 type Hub struct {
@@ -27,13 +35,13 @@ type Subscription struct {
 	hub        *Hub
 	orgID      string
 	locationID string
-	c          chan Event
+	c          chan *Frame
 	dropped    chan struct{}
 	once       sync.Once
 }
 
 // C delivers events in sequence order.
-func (s *Subscription) C() <-chan Event { return s.c }
+func (s *Subscription) C() <-chan *Frame { return s.c }
 
 // Dropped is closed when the subscriber fell more than SubscriptionBuffer
 // events behind; it must then resume from the Log.
@@ -55,7 +63,7 @@ func (s *Subscription) Close() {
 // keeps only that location's events and organization-wide ones.
 func (h *Hub) Subscribe(orgID, locationID string) *Subscription {
 	s := &Subscription{hub: h, orgID: orgID, locationID: locationID,
-		c: make(chan Event, SubscriptionBuffer), dropped: make(chan struct{})}
+		c: make(chan *Frame, SubscriptionBuffer), dropped: make(chan struct{})}
 	h.mu.Lock()
 	m := h.subs[orgID]
 	if m == nil {
@@ -84,15 +92,23 @@ func (h *Hub) Publish(events []Event) {
 	if len(events) == 0 {
 		return
 	}
+	frames := make([]*Frame, 0, len(events))
+	for _, e := range events {
+		b, err := json.Marshal(e)
+		if err != nil {
+			continue // cannot happen: Data is already JSON
+		}
+		frames = append(frames, &Frame{Event: e, JSON: b})
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs[events[0].OrgID] {
-		for _, e := range events {
-			if !Matches(e, s.locationID) {
+		for _, f := range frames {
+			if !Matches(f.Event, s.locationID) {
 				continue
 			}
 			select {
-			case s.c <- e:
+			case s.c <- f:
 			default:
 				s.once.Do(func() { close(s.dropped) })
 			}

@@ -132,11 +132,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	sub := s.hub.Subscribe(p.OrgID, locationID)
 	defer sub.Close()
 
-	send := func(e event.Event) error {
-		b, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
+	send := func(b []byte) error {
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		return conn.Write(wctx, websocket.MessageText, b)
@@ -151,7 +147,8 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			for _, e := range evs {
-				if err := send(e); err != nil {
+				b, err := json.Marshal(e)
+				if err != nil || send(b) != nil {
 					return
 				}
 				last = e.Seq
@@ -166,14 +163,14 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	defer expiry.Stop()
 	for {
 		select {
-		case e := <-sub.C():
-			if e.Seq <= last {
+		case f := <-sub.C():
+			if f.Seq <= last {
 				continue
 			}
-			if err := send(e); err != nil {
+			if err := send(f.JSON); err != nil {
 				return
 			}
-			last = e.Seq
+			last = f.Seq
 		case <-sub.Dropped():
 			conn.Close(closeTooSlow, "fell behind; reconnect with after="+strconv.FormatInt(last, 10))
 			return

@@ -12,8 +12,9 @@ import (
 )
 
 type locationOutput struct {
-	Status int
-	Body   *tenant.Location
+	Status   int
+	Location string `header:"Location" doc:"on 201: the new location's URL"`
+	Body     *tenant.Location
 }
 
 type locationCreateInput struct {
@@ -113,7 +114,7 @@ func (s *Server) handleLocationCreate(ctx context.Context, in *locationCreateInp
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
-	return &locationOutput{Status: http.StatusCreated, Body: l}, nil
+	return &locationOutput{Status: http.StatusCreated, Location: "/api/v1/locations/" + l.ID, Body: l}, nil
 }
 
 func (s *Server) handleLocationList(ctx context.Context, in *locationListInput) (*locationListOutput, error) {

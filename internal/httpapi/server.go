@@ -184,6 +184,14 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	s.wsMu.Lock()
+	closing := s.closing
+	s.wsMu.Unlock()
+	if closing {
+		// Tell the load balancer to stop sending new work while we drain.
+		writeProblem(w, r, &Problem{Status: http.StatusServiceUnavailable, Code: "shutting_down", Detail: "the server is stopping"})
+		return
+	}
 	if err := s.ready(r.Context()); err != nil {
 		s.logger.WarnContext(r.Context(), "not ready", "err", err)
 		writeProblem(w, r, &Problem{Status: http.StatusServiceUnavailable, Code: "not_ready", Detail: err.Error()})
