@@ -182,7 +182,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*SignupResult, er
 	now := s.now().UTC()
 	org := &tenant.Organization{ID: id.New(id.Organization), Name: bizName, Country: in.Country,
 		Currency: in.Currency, Timezone: in.Timezone, CreatedAt: now}
-	loc, err := tenant.NewLocation(org, tenant.LocationInput{Name: bizName}, id.New(id.Location), now)
+	loc, err := tenant.NewLocation(org, tenant.LocationInput{Name: bizName}, now)
 	if err != nil {
 		return nil, err
 	}

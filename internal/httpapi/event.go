@@ -40,7 +40,31 @@ func (s *Server) routeEvents() {
 			"Authenticate it with the Authorization header or, from a browser, ?access_token=.",
 		Security: bearer, Errors: []int{401},
 	}, s.handleEventList)
+
+	// The stream is served by handleWebSocket, outside huma; it is only
+	// described here so the reference shows it.
+	s.api.OpenAPI().AddOperation(&huma.Operation{
+		OperationID: "event-stream", Method: http.MethodGet, Path: "/api/v1/ws", Tags: []string{"Events"},
+		Summary: "Stream events live (WebSocket)",
+		Description: "Upgrades to a WebSocket. Each text message is one event, the same JSON as in GET /api/v1/events. " +
+			"With after=<seq> it first sends every event after that sequence number, then live ones: in order and exactly once. " +
+			"Without after it sends live events only. The server closes with 4001 when the token expires, 4008 if the client " +
+			"fell more than 256 events behind, and 1001 when it restarts; in every case reconnect with after=<last seq received>.",
+		Security: bearer,
+		Parameters: []*huma.Param{
+			{Name: "after", In: "query", Description: "replay events after this sequence number first", Schema: &huma.Schema{Type: "integer", Minimum: ptr(0.0)}},
+			{Name: "location_id", In: "query", Description: "only this location's events and organization-wide ones", Schema: &huma.Schema{Type: "string"}},
+			{Name: "access_token", In: "query", Description: "for browsers, which cannot set headers on a WebSocket", Schema: &huma.Schema{Type: "string"}},
+		},
+		Responses: map[string]*huma.Response{
+			"101": {Description: "Switching protocols: the stream begins"},
+			"401": {Description: "No or bad token (problem details)"},
+			"422": {Description: "Bad after (problem details)"},
+		},
+	})
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func (s *Server) handleEventList(ctx context.Context, in *eventListInput) (*eventListOutput, error) {
 	p, err := s.requirePrincipal(ctx)

@@ -7,7 +7,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/fynlo/fynlo/internal/auth"
-	"github.com/fynlo/fynlo/internal/id"
 	"github.com/fynlo/fynlo/internal/tenant"
 )
 
@@ -101,16 +100,12 @@ func (s *Server) handleLocationCreate(ctx context.Context, in *locationCreateInp
 		return nil, err
 	}
 	b := in.Body
-	if b.ID != "" && !id.Valid(id.Location, b.ID) {
-		return nil, finish(ctx, &Problem{Status: http.StatusUnprocessableEntity, Code: "invalid_field",
-			Detail: "id must be loc_ followed by a ULID", Errors: fieldErr("id", "must be loc_ followed by a ULID")})
-	}
 	li := tenant.LocationInput{ID: b.ID, Name: b.Name, Country: b.Country, Timezone: b.Timezone, Currency: b.Currency,
 		VATNumber: b.VATNumber, BusinessDayEnd: b.BusinessDayEnd}
 	if b.Address != nil {
 		li.Address = *b.Address
 	}
-	l, err := s.tenants.CreateLocation(ctx, p.OrgID, li, id.New(id.Location))
+	l, err := s.tenants.CreateLocation(ctx, p.OrgID, li)
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}

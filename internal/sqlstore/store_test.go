@@ -52,7 +52,7 @@ var now = time.Date(2026, 11, 26, 12, 0, 0, 123456000, time.UTC)
 func signup(t *testing.T, db *sqlstore.DB, email string) (*tenant.Organization, *tenant.Location, *auth.User) {
 	t.Helper()
 	org := &tenant.Organization{ID: id.New(id.Organization), Name: "Dishoom", Country: "GB", Currency: "GBP", Timezone: "Europe/London", CreatedAt: now}
-	loc, err := tenant.NewLocation(org, tenant.LocationInput{Name: "Shoreditch"}, id.New(id.Location), now)
+	loc, err := tenant.NewLocation(org, tenant.LocationInput{Name: "Shoreditch"}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestSignupAndLocations(t *testing.T) {
 
 		// The same email again is a Conflict naming the field.
 		org2 := &tenant.Organization{ID: id.New(id.Organization), Name: "Other", Country: "GB", Currency: "GBP", Timezone: "Europe/London", CreatedAt: now}
-		loc2, _ := tenant.NewLocation(org2, tenant.LocationInput{Name: "X"}, id.New(id.Location), now)
+		loc2, _ := tenant.NewLocation(org2, tenant.LocationInput{Name: "X"}, now)
 		err := db.CreateSignup(ctx, org2, loc2, &auth.User{ID: id.New(id.User), OrgID: org2.ID, Name: "x", Email: "owner@example.com", Role: "owner", CreatedAt: now}, "h")
 		if ae, ok := err.(*apperr.Error); !ok || ae.Code != "email_taken" {
 			t.Fatalf("duplicate email: err = %v, want email_taken", err)
@@ -116,7 +116,7 @@ func TestSignupAndLocations(t *testing.T) {
 		}
 
 		for i := 0; i < 3; i++ {
-			l, _ := tenant.NewLocation(org, tenant.LocationInput{Name: "Site"}, id.New(id.Location), now)
+			l, _ := tenant.NewLocation(org, tenant.LocationInput{Name: "Site"}, now)
 			if err := db.CreateLocation(ctx, l); err != nil {
 				t.Fatal(err)
 			}
@@ -240,7 +240,7 @@ func TestIdempotencyCrashAfterCommit(t *testing.T) {
 				t.Fatalf("Begin %s = %v, %v", k, resp, err)
 			}
 		}
-		l, _ := tenant.NewLocation(org, tenant.LocationInput{Name: "Site"}, id.New(id.Location), now)
+		l, _ := tenant.NewLocation(org, tenant.LocationInput{Name: "Site"}, now)
 		if err := db.CreateLocation(idempotency.WithClaim(ctx, "s", "committed"), l); err != nil {
 			t.Fatal(err)
 		}
@@ -304,7 +304,7 @@ func TestConcurrentWritesKeepSequenceGapless(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				l, _ := tenant.NewLocation(org, tenant.LocationInput{Name: "Site"}, id.New(id.Location), now)
+				l, _ := tenant.NewLocation(org, tenant.LocationInput{Name: "Site"}, now)
 				if err := db.CreateLocation(ctx, l); err != nil {
 					t.Error(err)
 				}

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fynlo/fynlo/internal/apperr"
+	"github.com/fynlo/fynlo/internal/id"
 	"github.com/fynlo/fynlo/internal/money"
 )
 
@@ -111,8 +112,9 @@ type LocationInput struct {
 const DefaultBusinessDayEnd = "04:00"
 
 // NewLocation builds and validates a location of org from in, filling
-// defaults from the organization. It does not store it.
-func NewLocation(org *Organization, in LocationInput, newID string, now time.Time) (*Location, error) {
+// defaults from the organization and a new ID unless the client chose one.
+// It does not store it.
+func NewLocation(org *Organization, in LocationInput, now time.Time) (*Location, error) {
 	l := &Location{
 		ID: in.ID, OrgID: org.ID, Name: strings.TrimSpace(in.Name), Address: in.Address,
 		Country: in.Country, Timezone: in.Timezone, Currency: in.Currency,
@@ -120,7 +122,7 @@ func NewLocation(org *Organization, in LocationInput, newID string, now time.Tim
 		Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	if l.ID == "" {
-		l.ID = newID
+		l.ID = id.New(id.Location)
 	}
 	if l.Country == "" {
 		l.Country = org.Country
@@ -137,16 +139,19 @@ func NewLocation(org *Organization, in LocationInput, newID string, now time.Tim
 	if l.Address.Country == "" {
 		l.Address.Country = l.Country
 	}
+	if !id.Valid(id.Location, l.ID) {
+		return nil, apperr.Field("id", "must be loc_ followed by a ULID")
+	}
 	return l, l.Validate()
 }
 
 // CreateLocation adds a location to org.
-func (s *Service) CreateLocation(ctx context.Context, orgID string, in LocationInput, newID string) (*Location, error) {
+func (s *Service) CreateLocation(ctx context.Context, orgID string, in LocationInput) (*Location, error) {
 	org, err := s.store.FindOrganizationByID(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}
-	l, err := NewLocation(org, in, newID, s.now().UTC())
+	l, err := NewLocation(org, in, s.now().UTC())
 	if err != nil {
 		return nil, err
 	}

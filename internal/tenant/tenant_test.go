@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -37,15 +38,15 @@ func TestBusinessDate(t *testing.T) {
 func TestNewLocationDefaultsAndValidation(t *testing.T) {
 	org := &Organization{ID: "org_1", Country: "GB", Currency: "GBP", Timezone: "Europe/London"}
 	now := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
-	l, err := NewLocation(org, LocationInput{Name: "  Soho  "}, "loc_1", now)
+	l, err := NewLocation(org, LocationInput{Name: "  Soho  "}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if l.Name != "Soho" || l.Currency != "GBP" || l.Timezone != "Europe/London" || l.BusinessDayEnd != "04:00" ||
-		l.Address.Country != "GB" || l.Version != 1 || l.ID != "loc_1" {
+		l.Address.Country != "GB" || l.Version != 1 || !strings.HasPrefix(l.ID, "loc_") {
 		t.Fatalf("defaults: %+v", l)
 	}
-	_, err = NewLocation(org, LocationInput{Name: "", Currency: "ZZZ", Timezone: "Local", BusinessDayEnd: "4am", VATNumber: "gb-123!"}, "loc_2", now)
+	_, err = NewLocation(org, LocationInput{Name: "", Currency: "ZZZ", Timezone: "Local", BusinessDayEnd: "4am", VATNumber: "gb-123!"}, now)
 	ae, ok := err.(*apperr.Error)
 	if !ok || ae.Kind != apperr.Invalid {
 		t.Fatalf("err = %v", err)
