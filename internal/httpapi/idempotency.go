@@ -72,7 +72,7 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 		}
 
 		r = r.WithContext(idempotency.WithClaim(ctx, scope, key))
-		rec := &recorder{ResponseWriter: w}
+		rec := &statusWriter{ResponseWriter: w, capture: &bytes.Buffer{}}
 		finished := false
 		defer func() {
 			// Only a success is remembered: a failure changed nothing, so
@@ -84,7 +84,7 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 						header[h] = v
 					}
 				}
-				err = s.idem.Complete(ctx, scope, key, &idempotency.Response{Status: rec.status, Header: header, Body: rec.body.Bytes()})
+				err = s.idem.Complete(ctx, scope, key, &idempotency.Response{Status: rec.status, Header: header, Body: rec.capture.Bytes()})
 			} else {
 				err = s.idem.Release(ctx, scope, key)
 			}
@@ -106,27 +106,3 @@ func fingerprint(r *http.Request, body []byte) string {
 	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil))
 }
-
-// recorder passes a response through while keeping a copy.
-type recorder struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (w *recorder) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *recorder) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	w.body.Write(b)
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }

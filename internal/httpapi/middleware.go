@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -52,11 +53,13 @@ func routed(mux *http.ServeMux) http.Handler {
 	})
 }
 
-// statusWriter remembers the status a handler wrote.
+// statusWriter remembers the status a handler wrote and, when capture is
+// set, keeps a copy of the body (for idempotent replays).
 type statusWriter struct {
 	http.ResponseWriter
-	status int
-	bytes  int
+	status  int
+	bytes   int
+	capture *bytes.Buffer
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -69,6 +72,9 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+	}
+	if w.capture != nil {
+		w.capture.Write(b)
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += n
