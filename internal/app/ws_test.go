@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,3 +166,31 @@ func TestGracefulShutdown(t *testing.T) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestWebSocketSlowReaderMissesNothing bursts events at a client that is
+// not reading yet: whether it stays within its buffer or falls behind and
+// is caught up from the log, it gets every event once, in order.
+func TestWebSocketSlowReaderMissesNothing(t *testing.T) {
+	s := start(t, testConfig(t, ""))
+	a := s.signup("slow@example.com")
+	c := dial(t, s, a.Token, "?after=3") // after sign-up's three events
+	const n = 150
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 6 {
+				s.call("POST", "/api/v1/locations", a.Token, map[string]any{"name": "Burst"})
+			}
+		}()
+	}
+	wg.Wait()
+	time.Sleep(200 * time.Millisecond)
+	for want := int64(4); want < 4+n; want++ {
+		if e := next(t, c); e.Seq != want {
+			t.Fatalf("seq %d, want %d", e.Seq, want)
+		}
+	}
+	expectSilence(t, c)
+}

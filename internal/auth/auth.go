@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -110,16 +111,15 @@ type Service struct {
 	now   func() time.Time
 	// dummyHash is verified against when the email is unknown, so a wrong
 	// email costs as long as a wrong password and timing reveals nothing.
-	dummyHash string
+	// Made on first need: hashing costs ~50 ms a server need not spend to start.
+	dummyHash func() (string, error)
+	verified  *tokenCache
 }
 
 // NewService returns a Service.
 func NewService(store Store, keys *KeySet, cfg Config, now func() time.Time) (*Service, error) {
-	dummy, err := HashPassword("not-a-real-password", cfg.Password)
-	if err != nil {
-		return nil, err
-	}
-	return &Service{store: store, keys: keys, cfg: cfg, now: now, dummyHash: dummy}, nil
+	dummy := sync.OnceValues(func() (string, error) { return HashPassword("not-a-real-password", cfg.Password) })
+	return &Service{store: store, keys: keys, cfg: cfg, now: now, dummyHash: dummy, verified: newTokenCache(100_000)}, nil
 }
 
 // Tokens are what a successful sign-in returns.
@@ -241,7 +241,9 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (Tokens
 		return Tokens{}, err
 	}
 	if user == nil {
-		hash = s.dummyHash
+		if hash, err = s.dummyHash(); err != nil {
+			return Tokens{}, apperr.Wrap(err, "hash password")
+		}
 	}
 	ok, stale, err := VerifyPassword(password, hash, s.cfg.Password)
 	if err != nil {
@@ -353,7 +355,15 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 // Authenticate verifies an access token without touching the database.
 // Errors: Unauthenticated (code token_expired or invalid_token).
 func (s *Service) Authenticate(token string) (Principal, error) {
-	return s.keys.verify(token, s.now())
+	now := s.now()
+	if p, ok, err := s.verified.get(token, now); ok {
+		return p, err
+	}
+	p, err := s.keys.verify(token, now)
+	if err == nil {
+		s.verified.put(token, p)
+	}
+	return p, err
 }
 
 // User returns the signed-in user.

@@ -28,6 +28,8 @@ type Principal struct {
 const (
 	tokenIssuer   = "fynlo"
 	tokenAudience = "fynlo-api"
+	// tokenLeeway allows for clocks of different nodes disagreeing a little.
+	tokenLeeway = 5 * time.Second
 )
 
 // KeySet signs access tokens with its first key and verifies with any, so a
@@ -93,7 +95,7 @@ func (ks *KeySet) verify(token string, now time.Time) (Principal, error) {
 	},
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithExpirationRequired(), jwt.WithIssuer(tokenIssuer), jwt.WithAudience(tokenAudience),
-		jwt.WithLeeway(5*time.Second), jwt.WithTimeFunc(func() time.Time { return now }))
+		jwt.WithLeeway(tokenLeeway), jwt.WithTimeFunc(func() time.Time { return now }))
 	if err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) {
 			return Principal{}, apperr.New(apperr.Unauthenticated, "token_expired", "the access token has expired; refresh it")

@@ -9,10 +9,11 @@ import (
 )
 
 // SubscriptionBuffer is how many events a subscriber may lag behind before
-// it is dropped. A dropped subscriber reconnects with its last sequence
-// number and catches up from the Log, so dropping loses nothing; it only
-// keeps one slow tablet from holding memory for everyone.
-const SubscriptionBuffer = 256
+// it is dropped. A dropped subscriber catches up from the Log after its
+// last sequence number and subscribes again, so dropping loses nothing; it
+// only keeps a slow tablet from holding memory. Small, because 10,000
+// screens each hold one.
+const SubscriptionBuffer = 64
 
 // Frame is an event as delivered live: one allocation shared by every
 // subscriber, encoded to JSON once however many screens are listening.

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -48,8 +47,8 @@ func (s *Server) routeEvents() {
 		Summary: "Stream events live (WebSocket)",
 		Description: "Upgrades to a WebSocket. Each text message is one event, the same JSON as in GET /api/v1/events. " +
 			"With after=<seq> it first sends every event after that sequence number, then live ones: in order and exactly once. " +
-			"Without after it sends live events only. The server closes with 4001 when the token expires, 4008 if the client " +
-			"fell more than 256 events behind, and 1001 when it restarts; in every case reconnect with after=<last seq received>.",
+			"Without after it sends live events only. The server closes with 4001 when the token expires and 1001 when it restarts; " +
+			"in both cases reconnect with after=<last seq received>. A client that reads slowly is not dropped: it is caught up from the log.",
 		Security: bearer,
 		Parameters: []*huma.Param{
 			{Name: "after", In: "query", Description: "replay events after this sequence number first", Schema: &huma.Schema{Type: "integer", Minimum: ptr(0.0)}},
@@ -86,11 +85,9 @@ func (s *Server) handleEventList(ctx context.Context, in *eventListInput) (*even
 	return out, nil
 }
 
-// WebSocket close codes in the private range, so clients can tell why.
-const (
-	closeTokenExpired websocket.StatusCode = 4001 // refresh the token and reconnect
-	closeTooSlow      websocket.StatusCode = 4008 // reconnect with ?after=<last seq>
-)
+// closeTokenExpired is a close code in the private range: refresh the
+// token and reconnect with ?after=<last seq>.
+const closeTokenExpired websocket.StatusCode = 4001
 
 // backlogPage bounds each read of missed events on (re)connect.
 const backlogPage = 500
@@ -153,62 +150,95 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 
 	// The server only writes; CloseRead handles pings and the client's close.
 	ctx = conn.CloseRead(context.WithoutCancel(ctx))
-	sub := s.hub.Subscribe(p.OrgID, locationID)
-	defer sub.Close()
-
-	send := func(b []byte) error {
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		return conn.Write(wctx, websocket.MessageText, b)
-	}
-
-	last := after
-	if after >= 0 {
-		for {
-			evs, err := s.events.EventsAfter(ctx, p.OrgID, last, locationID, backlogPage)
-			if err != nil {
-				conn.Close(websocket.StatusInternalError, "could not read events")
-				return
-			}
-			for _, e := range evs {
-				b, err := json.Marshal(e)
-				if err != nil || send(b) != nil {
-					return
-				}
-				last = e.Seq
-			}
-			if len(evs) < backlogPage {
-				break
-			}
-		}
-	}
-
+	send := func(b []byte) error { return conn.Write(ctx, websocket.MessageText, b) }
 	expiry := time.NewTimer(time.Until(p.ExpiresAt))
 	defer expiry.Stop()
+
+	last := after
+	for {
+		// Subscribe before replaying, so nothing committed in between is
+		// missed; then replay the Log after last; then go live, skipping
+		// what the replay already sent.
+		sub := s.hub.Subscribe(p.OrgID, locationID)
+		if last >= 0 {
+			var err error
+			if last, err = s.replay(ctx, p.OrgID, locationID, last, send); err != nil {
+				sub.Close()
+				if ctx.Err() == nil {
+					conn.Close(websocket.StatusInternalError, "could not read events")
+				}
+				return
+			}
+		}
+		reason, code := s.stream(ctx, sub, &last, send, expiry.C)
+		sub.Close()
+		if code == 0 {
+			continue // fell behind: catch up from the Log on a fresh subscription
+		}
+		if code > 0 {
+			conn.Close(code, reason+"; reconnect with after="+strconv.FormatInt(last, 10))
+		}
+		return
+	}
+}
+
+// replay sends the Log's events after last and returns the new last.
+func (s *Server) replay(ctx context.Context, orgID, locationID string, last int64, send func([]byte) error) (int64, error) {
+	for {
+		evs, err := s.events.EventsAfter(ctx, orgID, last, locationID, backlogPage)
+		if err != nil {
+			return last, err
+		}
+		for _, e := range evs {
+			b, err := json.Marshal(e)
+			if err != nil {
+				return last, err
+			}
+			if err := send(b); err != nil {
+				return last, err
+			}
+			last = e.Seq
+		}
+		if len(evs) < backlogPage {
+			return last, nil
+		}
+	}
+}
+
+// stream sends live events until the connection should end (a close code
+// and reason; code -1 for a client that went away) or the subscriber fell
+// behind (code 0), in which case the caller catches up from the Log. A
+// slow screen thus never holds more than its small buffer in memory and
+// never misses an event.
+func (s *Server) stream(ctx context.Context, sub *event.Subscription, last *int64, send func([]byte) error, expired <-chan time.Time) (string, websocket.StatusCode) {
 	for {
 		select {
 		case f := <-sub.C():
-			if f.Seq <= last {
+			if *last < 0 {
+				*last = f.Seq - 1 // a live-only stream starts at its first event
+			}
+			if f.Seq <= *last {
 				continue
 			}
 			if err := send(f.JSON); err != nil {
-				return
+				return "", -1
 			}
-			last = f.Seq
+			*last = f.Seq
 		case <-sub.Dropped():
-			conn.Close(closeTooSlow, "fell behind; reconnect with after="+strconv.FormatInt(last, 10))
-			return
-		case <-expiry.C:
-			conn.Close(closeTokenExpired, "token expired; reconnect with a fresh token and after="+strconv.FormatInt(last, 10))
-			return
-		case <-s.shutdown:
-			conn.Close(websocket.StatusGoingAway, "server shutting down; reconnect with after="+strconv.FormatInt(last, 10))
-			return
-		case <-ctx.Done():
-			if errors.Is(context.Cause(ctx), context.Canceled) {
-				conn.CloseNow()
+			if *last < 0 {
+				select {
+				case f := <-sub.C():
+					*last = f.Seq - 1
+				default:
+				}
 			}
-			return
+			return "", 0
+		case <-expired:
+			return "token expired; refresh it", closeTokenExpired
+		case <-s.shutdown:
+			return "server shutting down", websocket.StatusGoingAway
+		case <-ctx.Done():
+			return "", -1
 		}
 	}
 }

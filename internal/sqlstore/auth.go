@@ -33,7 +33,7 @@ func (db *DB) CreateSignup(ctx context.Context, org *tenant.Organization, loc *t
 
 const userColumns = `id, org_id, name, email, role, created_at`
 
-func scanUser(row interface{ Scan(...any) error }, extra ...any) (*auth.User, error) {
+func scanUser(row rowScanner, extra ...any) (*auth.User, error) {
 	var u auth.User
 	if err := row.Scan(append([]any{&u.ID, &u.OrgID, &u.Name, &u.Email, &u.Role, &u.CreatedAt}, extra...)...); err != nil {
 		return nil, err
@@ -45,7 +45,7 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (*auth.User, er
 // FindCredentials implements auth.Store.
 func (db *DB) FindCredentials(ctx context.Context, email string) (*auth.User, string, error) {
 	var hash string
-	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE email = $1`, email), &hash)
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE email = $1`, email), &hash)
 	if err != nil {
 		return nil, "", notFound(err, "user")
 	}
@@ -65,7 +65,7 @@ func (db *DB) SetPasswordHash(ctx context.Context, userID, hash string) error {
 
 // FindUserByID implements auth.Store.
 func (db *DB) FindUserByID(ctx context.Context, orgID, userID string) (*auth.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE org_id = $1 AND id = $2`, orgID, userID))
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE org_id = $1 AND id = $2`, orgID, userID))
 	if err != nil {
 		return nil, notFound(err, "user")
 	}
@@ -97,7 +97,7 @@ func (db *DB) FindRefreshToken(ctx context.Context, hash string) (*auth.RefreshT
 	var t auth.RefreshToken
 	var s auth.Session
 	var used, revoked sql.NullTime
-	err := db.read.QueryRowContext(ctx, `SELECT t.hash, t.session_id, t.created_at, t.used_at,
+	err := db.queryRow(ctx, `SELECT t.hash, t.session_id, t.created_at, t.used_at,
 			s.id, s.org_id, s.user_id, s.created_at, s.expires_at, s.revoked_at
 		FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = $1`, hash).
 		Scan(&t.Hash, &t.SessionID, &t.CreatedAt, &used, &s.ID, &s.OrgID, &s.UserID, &s.CreatedAt, &s.ExpiresAt, &revoked)
@@ -135,7 +135,7 @@ func (db *DB) RevokeSession(ctx context.Context, sessionID string, t time.Time) 
 // CountLoginFailures implements auth.Store.
 func (db *DB) CountLoginFailures(ctx context.Context, key string, since time.Time) (int, error) {
 	var n int
-	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2`, key, ts(since)).Scan(&n)
+	err := db.queryRow(ctx, `SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2`, key, ts(since)).Scan(&n)
 	return n, translate(err)
 }
 

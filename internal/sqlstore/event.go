@@ -11,7 +11,7 @@ var _ event.Log = (*DB)(nil)
 
 // EventsAfter implements event.Log.
 func (db *DB) EventsAfter(ctx context.Context, orgID string, after int64, locationID string, limit int) ([]event.Event, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT seq, location_id, type, subject_id, data, created_at FROM events
+	rows, err := db.query(ctx, `SELECT seq, location_id, type, subject_id, data, created_at FROM events
 		WHERE org_id = $1 AND seq > $2 AND ($3 = '' OR location_id = '' OR location_id = $3)
 		ORDER BY seq LIMIT $4`, orgID, after, locationID, limit)
 	if err != nil {
@@ -34,6 +34,6 @@ func (db *DB) EventsAfter(ctx context.Context, orgID string, after int64, locati
 // LastEventSeq returns the sequence number of org's latest event (0 if none).
 func (db *DB) LastEventSeq(ctx context.Context, orgID string) (int64, error) {
 	var seq int64
-	err := db.read.QueryRowContext(ctx, `SELECT event_seq FROM organizations WHERE id = $1`, orgID).Scan(&seq)
+	err := db.queryRow(ctx, `SELECT event_seq FROM organizations WHERE id = $1`, orgID).Scan(&seq)
 	return seq, notFound(err, "organization")
 }

@@ -27,7 +27,7 @@ func (db *DB) FindIdempotencyKey(ctx context.Context, scope, key string) (*idemp
 	var status sql.NullInt64
 	var header sql.NullString
 	var body []byte
-	err := db.read.QueryRowContext(ctx, `SELECT fingerprint, done, committed, locked_until, status, header, body, created_at
+	err := db.queryRow(ctx, `SELECT fingerprint, done, committed, locked_until, status, header, body, created_at
 		FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, key).
 		Scan(&r.Fingerprint, &r.Done, &r.Committed, &r.LockedUntil, &status, &header, &body, &r.CreatedAt)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -41,6 +42,9 @@ type DB struct {
 	// connection: SQLite has one writer at a time anyway, and queueing in Go
 	// instead of in busy-retry loops keeps write latency flat under load.
 	write *sql.DB
+	// stmts caches prepared read statements by query text: SQLite spends
+	// as long parsing a small query as running it.
+	stmts sync.Map // string → *sql.Stmt
 	// OnCommit is called after each committed transaction that appended
 	// events, once per organization. Set it before serving.
 	OnCommit func(event.Notice)
@@ -130,12 +134,53 @@ func (db *DB) Engine() Engine { return db.engine }
 
 // Close closes the pools.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}
 	return err
 }
+
+// prepared returns the cached prepared statement for a read query.
+func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := db.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := db.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// queryRow runs a read query through its prepared statement.
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) rowScanner {
+	st, err := db.prepared(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// query runs a read query through its prepared statement.
+func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := db.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+type rowScanner interface{ Scan(...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // Ping checks the database answers.
 func (db *DB) Ping(ctx context.Context) error {

@@ -15,7 +15,7 @@ const organizationColumns = `id, name, country, currency, timezone, created_at`
 // FindOrganizationByID implements tenant.Store.
 func (db *DB) FindOrganizationByID(ctx context.Context, id string) (*tenant.Organization, error) {
 	var o tenant.Organization
-	err := db.read.QueryRowContext(ctx, `SELECT `+organizationColumns+` FROM organizations WHERE id = $1`, id).
+	err := db.queryRow(ctx, `SELECT `+organizationColumns+` FROM organizations WHERE id = $1`, id).
 		Scan(&o.ID, &o.Name, &o.Country, &o.Currency, &o.Timezone, &o.CreatedAt)
 	if err != nil {
 		return nil, notFound(err, "organization")
@@ -35,7 +35,7 @@ func insertOrganization(ctx context.Context, tx *Tx, o *tenant.Organization) err
 
 const locationColumns = `id, org_id, name, address, country, timezone, currency, vat_number, business_day_cutoff, version, created_at, updated_at`
 
-func scanLocation(row interface{ Scan(...any) error }) (*tenant.Location, error) {
+func scanLocation(row rowScanner) (*tenant.Location, error) {
 	var l tenant.Location
 	var addr string
 	if err := row.Scan(&l.ID, &l.OrgID, &l.Name, &addr, &l.Country, &l.Timezone, &l.Currency, &l.VATNumber,
@@ -70,7 +70,7 @@ func (db *DB) CreateLocation(ctx context.Context, l *tenant.Location) error {
 
 // FindLocationByID implements tenant.Store.
 func (db *DB) FindLocationByID(ctx context.Context, orgID, id string) (*tenant.Location, error) {
-	l, err := scanLocation(db.read.QueryRowContext(ctx,
+	l, err := scanLocation(db.queryRow(ctx,
 		`SELECT `+locationColumns+` FROM locations WHERE org_id = $1 AND id = $2`, orgID, id))
 	if err != nil {
 		return nil, notFound(err, "location")
@@ -80,7 +80,7 @@ func (db *DB) FindLocationByID(ctx context.Context, orgID, id string) (*tenant.L
 
 // FindLocations implements tenant.Store.
 func (db *DB) FindLocations(ctx context.Context, orgID string, f tenant.LocationFilter) ([]*tenant.Location, error) {
-	rows, err := db.read.QueryContext(ctx,
+	rows, err := db.query(ctx,
 		`SELECT `+locationColumns+` FROM locations WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3`, orgID, f.After, f.Limit)
 	if err != nil {
 		return nil, translate(err)
