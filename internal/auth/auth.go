@@ -68,6 +68,9 @@ type Store interface {
 	SetPasswordHash(ctx context.Context, userID, hash string) error
 	// FindUserByID returns a user of org. Errors: NotFound.
 	FindUserByID(ctx context.Context, orgID, userID string) (*User, error)
+	// FindUserWithOrganization returns a user of org and the organization,
+	// in one query: every screen asks for it at start. Errors: NotFound.
+	FindUserWithOrganization(ctx context.Context, orgID, userID string) (*User, *tenant.Organization, error)
 	// CreateSession inserts a session and its first refresh token.
 	CreateSession(ctx context.Context, s *Session, first *RefreshToken) error
 	// FindRefreshToken returns a stored token and its session. Errors: NotFound.
@@ -366,7 +369,7 @@ func (s *Service) Authenticate(token string) (Principal, error) {
 	return p, err
 }
 
-// User returns the signed-in user.
-func (s *Service) User(ctx context.Context, p Principal) (*User, error) {
-	return s.store.FindUserByID(ctx, p.OrgID, p.UserID)
+// Me returns the signed-in user and their organization.
+func (s *Service) Me(ctx context.Context, p Principal) (*User, *tenant.Organization, error) {
+	return s.store.FindUserWithOrganization(ctx, p.OrgID, p.UserID)
 }

@@ -134,11 +134,7 @@ func (s *Server) handleMe(ctx context.Context, _ *struct{}) (*meOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.auth.User(ctx, p)
-	if err != nil {
-		return nil, problemFor(ctx, s.logger, err)
-	}
-	org, err := s.tenants.Organization(ctx, p.OrgID)
+	u, org, err := s.auth.Me(ctx, p)
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}

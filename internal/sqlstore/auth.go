@@ -72,6 +72,20 @@ func (db *DB) FindUserByID(ctx context.Context, orgID, userID string) (*auth.Use
 	return u, nil
 }
 
+// FindUserWithOrganization implements auth.Store.
+func (db *DB) FindUserWithOrganization(ctx context.Context, orgID, userID string) (*auth.User, *tenant.Organization, error) {
+	var o tenant.Organization
+	u, err := scanUser(db.queryRow(ctx, `SELECT u.id, u.org_id, u.name, u.email, u.role, u.created_at,
+			o.id, o.name, o.country, o.currency, o.timezone, o.created_at
+		FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.org_id = $1 AND u.id = $2`, orgID, userID),
+		&o.ID, &o.Name, &o.Country, &o.Currency, &o.Timezone, &o.CreatedAt)
+	if err != nil {
+		return nil, nil, notFound(err, "user")
+	}
+	o.CreatedAt = o.CreatedAt.UTC()
+	return u, &o, nil
+}
+
 // CreateSession implements auth.Store.
 func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken) error {
 	return db.inTx(ctx, func(tx *Tx) error {
