@@ -93,3 +93,17 @@ func TestAlgNoneRefused(t *testing.T) {
 	parts := strings.Split(a.Token, ".")
 	expectProblem(t, s.call("GET", "/api/v1/me", parts[0]+"."+parts[1]+".", nil), 401, "invalid_token")
 }
+
+// shortToken is a genuine token of a's that expires in d.
+func shortToken(t *testing.T, cfg app.Config, a tenant, d time.Duration) string {
+	key, kid := serverKey(t, cfg, a)
+	c := claimsOf(t, a)
+	c["exp"] = time.Now().Add(d).Unix()
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	tok.Header["kid"] = kid
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -194,3 +194,16 @@ func TestWebSocketSlowReaderMissesNothing(t *testing.T) {
 	}
 	expectSilence(t, c)
 }
+
+func TestWebSocketClosesWhenTokenExpires(t *testing.T) {
+	cfg := testConfig(t, "")
+	s := start(t, cfg)
+	a := s.signup("expiry@example.com")
+	c := dial(t, s, shortToken(t, cfg, a, 2*time.Second), "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _, err := c.Read(ctx)
+	if websocket.CloseStatus(err) != 4001 {
+		t.Fatalf("got %v, want close 4001 (token expired)", err)
+	}
+}

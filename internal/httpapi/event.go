@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -149,10 +150,19 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	defer s.metrics.wsConns.Dec()
 
 	// The server only writes; CloseRead handles pings and the client's close.
+	// The stream ends when the client goes, the token expires or the server
+	// stops: one context carries all three, so the hot loop selects on
+	// three channels, not five.
 	ctx = conn.CloseRead(context.WithoutCancel(ctx))
-	send := func(b []byte) error { return conn.Write(ctx, websocket.MessageText, b) }
-	expiry := time.NewTimer(time.Until(p.ExpiresAt))
-	defer expiry.Stop()
+	ctx, cancel := context.WithDeadlineCause(ctx, p.ExpiresAt, errTokenExpired)
+	defer cancel()
+	stopOnShutdown := context.AfterFunc(s.stopping, func() { cancel() })
+	defer stopOnShutdown()
+	// Writes take no context: a per-write deadline costs a timer per event
+	// per screen. A client that stops reading blocks only its own
+	// goroutine; its subscription is dropped after SubscriptionBuffer
+	// events, so it holds no memory, and TCP ends it if it is gone.
+	send := func(b []byte) error { return conn.Write(context.Background(), websocket.MessageText, b) }
 
 	last := after
 	for {
@@ -164,22 +174,34 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 			var err error
 			if last, err = s.replay(ctx, p.OrgID, locationID, last, send); err != nil {
 				sub.Close()
-				if ctx.Err() == nil {
-					conn.Close(websocket.StatusInternalError, "could not read events")
-				}
+				s.closeStream(ctx, conn, last, websocket.StatusInternalError, "could not read events")
 				return
 			}
 		}
-		reason, code := s.stream(ctx, sub, &last, send, expiry.C)
+		lagged := s.stream(ctx, sub, &last, send)
 		sub.Close()
-		if code == 0 {
-			continue // fell behind: catch up from the Log on a fresh subscription
+		if !lagged {
+			s.closeStream(ctx, conn, last, 0, "")
+			return
 		}
-		if code > 0 {
-			conn.Close(code, reason+"; reconnect with after="+strconv.FormatInt(last, 10))
-		}
+		// Fell behind: catch up from the Log on a fresh subscription.
+	}
+}
+
+var errTokenExpired = errors.New("token expired")
+
+// closeStream says goodbye with the reason the stream ended.
+func (s *Server) closeStream(ctx context.Context, conn *websocket.Conn, last int64, code websocket.StatusCode, reason string) {
+	switch {
+	case errors.Is(context.Cause(ctx), errTokenExpired):
+		code, reason = closeTokenExpired, "token expired; refresh it"
+	case s.stopping.Err() != nil:
+		code, reason = websocket.StatusGoingAway, "server shutting down"
+	case code == 0:
+		conn.CloseNow() // the client went away or a write failed
 		return
 	}
+	conn.Close(code, reason+"; reconnect with after="+strconv.FormatInt(last, 10))
 }
 
 // replay sends the Log's events after last and returns the new last.
@@ -205,12 +227,11 @@ func (s *Server) replay(ctx context.Context, orgID, locationID string, last int6
 	}
 }
 
-// stream sends live events until the connection should end (a close code
-// and reason; code -1 for a client that went away) or the subscriber fell
-// behind (code 0), in which case the caller catches up from the Log. A
-// slow screen thus never holds more than its small buffer in memory and
-// never misses an event.
-func (s *Server) stream(ctx context.Context, sub *event.Subscription, last *int64, send func([]byte) error, expired <-chan time.Time) (string, websocket.StatusCode) {
+// stream sends live events until the stream should end (false) or the
+// subscriber fell behind (true), in which case the caller catches up from
+// the Log. A slow screen thus never holds more than its small buffer in
+// memory and never misses an event.
+func (s *Server) stream(ctx context.Context, sub *event.Subscription, last *int64, send func([]byte) error) (lagged bool) {
 	for {
 		select {
 		case f := <-sub.C():
@@ -221,7 +242,7 @@ func (s *Server) stream(ctx context.Context, sub *event.Subscription, last *int6
 				continue
 			}
 			if err := send(f.JSON); err != nil {
-				return "", -1
+				return false
 			}
 			*last = f.Seq
 		case <-sub.Dropped():
@@ -232,13 +253,9 @@ func (s *Server) stream(ctx context.Context, sub *event.Subscription, last *int6
 				default:
 				}
 			}
-			return "", 0
-		case <-expired:
-			return "token expired; refresh it", closeTokenExpired
-		case <-s.shutdown:
-			return "server shutting down", websocket.StatusGoingAway
+			return true
 		case <-ctx.Done():
-			return "", -1
+			return false
 		}
 	}
 }

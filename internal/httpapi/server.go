@@ -62,8 +62,9 @@ type Server struct {
 	handler http.Handler
 	api     huma.API
 
-	// shutdown is closed when the server stops, so WebSockets say goodbye.
-	shutdown chan struct{}
+	// stopping is cancelled when the server stops, so WebSockets say goodbye.
+	stopping context.Context
+	stop     context.CancelFunc
 	wsMu     sync.Mutex // guards closing and wsWG.Add against Shutdown's Wait
 	closing  bool
 	wsWG     sync.WaitGroup
@@ -75,7 +76,8 @@ func New(cfg Config, d Deps) *Server {
 		cfg.MaxBodyBytes = 1 << 20
 	}
 	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, idem: d.Idempotency,
-		events: d.Events, hub: d.Hub, ready: d.Ready, metrics: newMetrics(d.Registry), shutdown: make(chan struct{})}
+		events: d.Events, hub: d.Hub, ready: d.Ready, metrics: newMetrics(d.Registry)}
+	s.stopping, s.stop = context.WithCancel(context.Background())
 
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("Fynlo POS API", cfg.Version)
@@ -133,7 +135,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 	s.wsMu.Lock()
 	if !s.closing {
 		s.closing = true
-		close(s.shutdown)
+		s.stop()
 	}
 	s.wsMu.Unlock()
 	done := make(chan struct{})
