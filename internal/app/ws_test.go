@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"strings"
@@ -160,7 +159,6 @@ func TestGracefulShutdown(t *testing.T) {
 	if r := s2.call("GET", "/api/v1/me", ten.Token, nil); r.Status != 200 {
 		t.Fatalf("after restart: %d %s", r.Status, r.Body)
 	}
-	_ = errors.New
 }
 
 type discard struct{}
