@@ -277,6 +277,7 @@ func TestConcurrentRetriesCreateOnce(t *testing.T) {
 
 func TestOperationalEndpoints(t *testing.T) {
 	s := start(t, testConfig(t, ""))
+	s.call("GET", "/healthz", "", nil) // so the request counter has a sample
 	for path, want := range map[string]string{
 		"/healthz": `"ok"`, "/readyz": `"ready"`, "/metrics": "fynlo_http_requests_total",
 		"/openapi.json": `"openapi":"3.1.0"`, "/docs": "<title>",
