@@ -51,16 +51,7 @@ func claimsOf(t *testing.T, a tenant) jwt.MapClaims {
 
 // expiredToken is a genuine token of a's that expired a minute ago.
 func expiredToken(t *testing.T, cfg app.Config, a tenant) string {
-	key, kid := serverKey(t, cfg, a)
-	c := claimsOf(t, a)
-	c["exp"] = time.Now().Add(-time.Minute).Unix()
-	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
-	tok.Header["kid"] = kid
-	s, err := tok.SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return shortToken(t, cfg, a, -time.Minute)
 }
 
 // forgedToken tries the classic attacks: another key with the same kid,
