@@ -117,14 +117,15 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	q := r.URL.Query()
-	after, err := strconv.ParseInt(q.Get("after"), 10, 64)
-	if q.Get("after") == "" {
-		after, err = -1, nil // live only
-	}
-	if err != nil || after < -1 {
-		writeProblem(w, r, &Problem{Status: http.StatusUnprocessableEntity, Code: "invalid_field",
-			Detail: "after must be a sequence number", Errors: fieldErr("query.after", "must be a non-negative integer")})
-		return
+	after := int64(-1) // live only, unless after is given
+	if a := q.Get("after"); a != "" {
+		n, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || n < 0 {
+			writeProblem(w, r, &Problem{Status: http.StatusUnprocessableEntity, Code: "invalid_field",
+				Detail: "after must be a sequence number", Errors: fieldErr("query.after", "must be a non-negative integer")})
+			return
+		}
+		after = n
 	}
 	locationID := q.Get("location_id")
 	if !s.trackStream() {
@@ -156,7 +157,12 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	ctx = conn.CloseRead(context.WithoutCancel(ctx))
 	ctx, cancel := context.WithDeadlineCause(ctx, p.ExpiresAt, errTokenExpired)
 	defer cancel()
-	stopOnShutdown := context.AfterFunc(s.stopping, func() { cancel() })
+	stopOnShutdown := context.AfterFunc(s.stopping, func() {
+		cancel()
+		// A write stuck on a client that stopped reading would hold up the
+		// shutdown; give the goodbye a moment, then cut the connection.
+		time.AfterFunc(2*time.Second, func() { conn.CloseNow() })
+	})
 	defer stopOnShutdown()
 	// Writes take no context: a per-write deadline costs a timer per event
 	// per screen. A client that stops reading blocks only its own
