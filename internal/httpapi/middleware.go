@@ -32,6 +32,7 @@ const (
 type reqInfo struct {
 	id, path, ip string
 	route        string // the ServeMux pattern that matched
+	org, user    string // the caller, once authenticated
 }
 
 func info(ctx context.Context) *reqInfo {
@@ -147,9 +148,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			if s.logger.Enabled(ctx, level) {
 				attrs := []slog.Attr{slog.String("request_id", rid), slog.String("method", r.Method),
 					slog.String("path", r.URL.Path), slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
-					slog.Duration("duration", elapsed), slog.String("ip", clientIP(ctx))}
-				if p, ok := ctx.Value(keyPrincipal).(auth.Principal); ok {
-					attrs = append(attrs, slog.String("org", p.OrgID), slog.String("user", p.UserID))
+					slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000), slog.String("ip", ri.ip)}
+				if ri.org != "" {
+					attrs = append(attrs, slog.String("org", ri.org), slog.String("user", ri.user))
 				}
 				s.logger.LogAttrs(ctx, level, "request", attrs...)
 			}
@@ -197,6 +198,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			ctx = context.WithValue(ctx, keyAuthErr, err)
 		} else {
 			ctx = context.WithValue(ctx, keyPrincipal, p)
+			ri := info(ctx)
+			ri.org, ri.user = p.OrgID, p.UserID
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
