@@ -5,6 +5,7 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"net/mail"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fynlo/fynlo/internal/apperr"
+	"github.com/fynlo/fynlo/internal/audit"
 	"github.com/fynlo/fynlo/internal/id"
 	"github.com/fynlo/fynlo/internal/tenant"
 )
@@ -55,8 +57,10 @@ const (
 	EventUserCreated = "user.created"
 )
 
-// Store persists users, credentials and sessions.
+// Store persists users, credentials and sessions, and records sign-ins in
+// the audit log.
 type Store interface {
+	audit.Store
 	// CreateSignup inserts a new organization with its first location and
 	// owner in one transaction. Errors: Conflict (code email_taken) if the
 	// email is in use.
@@ -194,6 +198,8 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*SignupResult, er
 	if err != nil {
 		return nil, apperr.Wrap(err, "hash password")
 	}
+	// The new owner is the actor of everything sign-up creates.
+	ctx = audit.WithActor(ctx, audit.Actor{ID: owner.ID})
 	if err := s.store.CreateSignup(ctx, org, loc, owner, hash); err != nil {
 		return nil, err
 	}
@@ -256,6 +262,11 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (Tokens
 		if err := s.store.AddLoginFailures(ctx, now, accountKey, ipKey); err != nil {
 			return Tokens{}, err
 		}
+		if user != nil { // an unknown email belongs to no organization's log
+			if err := s.record(ctx, user.OrgID, audit.Entry{Action: audit.ActionLoginFailed, SubjectID: user.ID}, ip); err != nil {
+				return Tokens{}, err
+			}
+		}
 		return Tokens{}, errBadLogin
 	}
 	if err := s.store.ClearLoginFailures(ctx, accountKey); err != nil {
@@ -269,7 +280,22 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (Tokens
 			}
 		}
 	}
-	return s.startSession(ctx, user)
+	tokens, err := s.startSession(ctx, user)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return tokens, s.record(ctx, user.OrgID, audit.Entry{Action: audit.ActionLoginSucceeded, ActorID: user.ID, SubjectID: user.ID}, ip)
+}
+
+// record appends an audit entry that goes with no state change, noting the
+// client address.
+func (s *Service) record(ctx context.Context, orgID string, e audit.Entry, ip string) error {
+	detail, err := json.Marshal(map[string]string{"ip": ip})
+	if err != nil {
+		return err
+	}
+	e.Detail, e.At = detail, s.now().UTC()
+	return s.store.AppendAudit(ctx, orgID, e)
 }
 
 func (s *Service) startSession(ctx context.Context, u *User) (Tokens, error) {
@@ -315,7 +341,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 		return Tokens{}, errBadRefresh
 	}
 	if tok.UsedAt != nil {
-		return Tokens{}, s.revokeReused(ctx, sess.ID, now)
+		return Tokens{}, s.revokeReused(ctx, sess, now)
 	}
 	user, err := s.store.FindUserByID(ctx, sess.OrgID, sess.UserID)
 	if apperr.Is(err, apperr.NotFound) {
@@ -331,7 +357,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	err = s.store.RotateRefreshToken(ctx, hash, now, &RefreshToken{Hash: nextHash, SessionID: sess.ID, CreatedAt: now})
 	if apperr.Is(err, apperr.Conflict) {
 		// Another request used this token a moment ago: a race of two holders.
-		return Tokens{}, s.revokeReused(ctx, sess.ID, now)
+		return Tokens{}, s.revokeReused(ctx, sess, now)
 	}
 	if err != nil {
 		return Tokens{}, err
@@ -341,8 +367,12 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	return s.tokens(user.ID, user.OrgID, user.Role, sess, next)
 }
 
-func (s *Service) revokeReused(ctx context.Context, sessionID string, now time.Time) error {
-	if err := s.store.RevokeSession(ctx, sessionID, now); err != nil {
+func (s *Service) revokeReused(ctx context.Context, sess *Session, now time.Time) error {
+	if err := s.store.RevokeSession(ctx, sess.ID, now); err != nil {
+		return err
+	}
+	if err := s.store.AppendAudit(ctx, sess.OrgID, audit.Entry{Action: audit.ActionRefreshReused, SubjectID: sess.UserID,
+		Detail: json.RawMessage(`{"session_id":"` + sess.ID + `"}`), At: now}); err != nil {
 		return err
 	}
 	return apperr.New(apperr.Unauthenticated, "refresh_token_reused",
@@ -352,7 +382,12 @@ func (s *Service) revokeReused(ctx context.Context, sessionID string, now time.T
 // Logout ends the caller's session: its refresh tokens stop working at once
 // and its access token at its expiry.
 func (s *Service) Logout(ctx context.Context, p Principal) error {
-	return s.store.RevokeSession(ctx, p.SessionID, s.now().UTC())
+	now := s.now().UTC()
+	if err := s.store.RevokeSession(ctx, p.SessionID, now); err != nil {
+		return err
+	}
+	return s.store.AppendAudit(ctx, p.OrgID, audit.Entry{Action: audit.ActionLogout, ActorID: p.UserID, SubjectID: p.UserID,
+		Detail: json.RawMessage(`{"session_id":"` + p.SessionID + `"}`), At: now})
 }
 
 // Authenticate verifies an access token without touching the database.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/fynlo/fynlo/internal/audit"
 	"github.com/fynlo/fynlo/internal/auth"
 )
 
@@ -198,6 +199,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			ctx = context.WithValue(ctx, keyAuthErr, err)
 		} else {
 			ctx = context.WithValue(ctx, keyPrincipal, p)
+			ctx = audit.WithActor(ctx, audit.Actor{ID: p.UserID})
 			ri := info(ctx)
 			ri.org, ri.user = p.OrgID, p.UserID
 		}

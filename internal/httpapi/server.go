@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/fynlo/fynlo/internal/audit"
 	"github.com/fynlo/fynlo/internal/auth"
 	"github.com/fynlo/fynlo/internal/event"
 	"github.com/fynlo/fynlo/internal/idempotency"
@@ -39,6 +40,7 @@ type Deps struct {
 	Logger      *slog.Logger
 	Auth        *auth.Service
 	Tenants     *tenant.Service
+	Audit       *audit.Service
 	Idempotency *idempotency.Service
 	Events      event.Log
 	Hub         *event.Hub
@@ -54,6 +56,7 @@ type Server struct {
 	logger  *slog.Logger
 	auth    *auth.Service
 	tenants *tenant.Service
+	audit   *audit.Service
 	idem    *idempotency.Service
 	events  event.Log
 	hub     *event.Hub
@@ -75,7 +78,7 @@ func New(cfg Config, d Deps) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, idem: d.Idempotency,
+	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, audit: d.Audit, idem: d.Idempotency,
 		events: d.Events, hub: d.Hub, ready: d.Ready, metrics: newMetrics(d.Registry)}
 	s.stopping, s.stop = context.WithCancel(context.Background())
 
@@ -101,6 +104,7 @@ func New(cfg Config, d Deps) *Server {
 	s.routeAuth()
 	s.routeLocations()
 	s.routeEvents()
+	s.routeAudit()
 
 	mux.HandleFunc("GET /api/v1/ws", s.handleWebSocket)
 	mux.HandleFunc("GET /healthz", s.handleHealth)

@@ -22,6 +22,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "modernc.org/sqlite"             // registers "sqlite"
 
+	"github.com/fynlo/fynlo/internal/audit"
 	"github.com/fynlo/fynlo/internal/event"
 )
 
@@ -239,6 +240,12 @@ func (tx *Tx) appendEvent(ctx context.Context, orgID string, e event.Event, at t
 		`INSERT INTO events (org_id, seq, location_id, type, subject_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		orgID, seq, e.LocationID, e.Type, e.SubjectID, string(e.Data), ts(at)); err != nil {
 		return fmt.Errorf("insert event: %w", err)
+	}
+	// Every change is also an audit entry, by whoever the request acts for.
+	actor := audit.ActorFrom(ctx)
+	if err := tx.appendAudit(ctx, orgID, audit.Entry{LocationID: e.LocationID, ActorID: actor.ID, Action: e.Type,
+		SubjectID: e.SubjectID, Detail: e.Data}, at); err != nil {
+		return err
 	}
 	if tx.notices == nil {
 		tx.notices = make(map[string]*event.Notice)
