@@ -37,6 +37,8 @@ const (
 	ActionLoginFailed    = "auth.login_failed"
 	ActionRefreshReused  = "auth.refresh_reused"
 	ActionLogout         = "auth.logout"
+	// ActionPermissionDenied: someone tried what their role does not allow.
+	ActionPermissionDenied = "auth.permission_denied"
 )
 
 // ComputeHash returns the hash that chains e to its predecessor. Each field

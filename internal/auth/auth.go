@@ -61,6 +61,7 @@ const (
 // the audit log.
 type Store interface {
 	audit.Store
+	RoleStore
 	// CreateSignup inserts a new organization with its first location and
 	// owner in one transaction. Errors: Conflict (code email_taken) if the
 	// email is in use.

@@ -7,6 +7,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/fynlo/fynlo/internal/audit"
+	"github.com/fynlo/fynlo/internal/auth"
 )
 
 type auditListInput struct {
@@ -46,7 +47,7 @@ func (s *Server) routeAudit() {
 }
 
 func (s *Server) handleAuditList(ctx context.Context, in *auditListInput) (*auditListOutput, error) {
-	p, err := s.requireOwner(ctx)
+	p, err := s.authorize(ctx, auth.PermAuditView)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +66,7 @@ func (s *Server) handleAuditList(ctx context.Context, in *auditListInput) (*audi
 }
 
 func (s *Server) handleAuditVerify(ctx context.Context, _ *struct{}) (*auditVerifyOutput, error) {
-	p, err := s.requireOwner(ctx)
+	p, err := s.authorize(ctx, auth.PermAuditView)
 	if err != nil {
 		return nil, err
 	}

@@ -81,21 +81,8 @@ func (s *Server) routeLocations() {
 	}, s.handleLocationUpdate)
 }
 
-// requireOwner admits the organization's owner; issue 3's roles and
-// permissions will widen this to managers with the right permission.
-func (s *Server) requireOwner(ctx context.Context) (auth.Principal, error) {
-	p, err := s.requirePrincipal(ctx)
-	if err != nil {
-		return p, err
-	}
-	if p.Role != auth.RoleOwner {
-		return p, finish(ctx, &Problem{Status: http.StatusForbidden, Code: "forbidden", Detail: "only the owner may change locations"})
-	}
-	return p, nil
-}
-
 func (s *Server) handleLocationCreate(ctx context.Context, in *locationCreateInput) (*locationOutput, error) {
-	p, err := s.requireOwner(ctx)
+	p, err := s.authorize(ctx, auth.PermSettingsManage)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +130,7 @@ func (s *Server) handleLocationGet(ctx context.Context, in *locationGetInput) (*
 }
 
 func (s *Server) handleLocationUpdate(ctx context.Context, in *locationPatchInput) (*locationOutput, error) {
-	p, err := s.requireOwner(ctx)
+	p, err := s.authorize(ctx, auth.PermSettingsManage)
 	if err != nil {
 		return nil, err
 	}

@@ -234,6 +234,20 @@ func (s *Server) requirePrincipal(ctx context.Context) (auth.Principal, error) {
 	return auth.Principal{}, finish(ctx, &p)
 }
 
+// authorize returns the caller if their role grants perm: the one place
+// where permissions are checked. The decision is the server's, made from
+// the role as it is now, not from anything the token claims it may do.
+func (s *Server) authorize(ctx context.Context, perm string) (auth.Principal, error) {
+	p, err := s.requirePrincipal(ctx)
+	if err != nil {
+		return p, err
+	}
+	if _, err := s.auth.Authorize(ctx, p, perm); err != nil {
+		return p, problemFor(ctx, s.logger, err)
+	}
+	return p, nil
+}
+
 // cors answers preflights and marks responses for the configured origins.
 func (s *Server) cors(next http.Handler) http.Handler {
 	if len(s.cfg.CORSOrigins) == 0 {

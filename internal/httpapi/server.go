@@ -105,6 +105,7 @@ func New(cfg Config, d Deps) *Server {
 	s.routeLocations()
 	s.routeEvents()
 	s.routeAudit()
+	s.routeRoles()
 
 	mux.HandleFunc("GET /api/v1/ws", s.handleWebSocket)
 	mux.HandleFunc("GET /healthz", s.handleHealth)

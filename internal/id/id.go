@@ -21,6 +21,7 @@ const (
 	Location     = "loc"
 	User         = "usr"
 	Session      = "ses"
+	Role         = "rol"
 )
 
 var (

@@ -63,5 +63,9 @@ func conflict(constraint string, err error) error {
 		return &apperr.Error{Kind: apperr.Conflict, Code: "email_taken", Detail: "an account with this email already exists",
 			Fields: []apperr.FieldError{{Field: "email", Reason: "is already registered"}}, Err: err}
 	}
+	if strings.Contains(constraint, "roles_org_name") || strings.Contains(constraint, "roles.org_id, roles.name") {
+		return &apperr.Error{Kind: apperr.Conflict, Code: "role_name_taken", Detail: "a role with this name already exists",
+			Fields: []apperr.FieldError{{Field: "name", Reason: "is already the name of a role"}}, Err: err}
+	}
 	return &apperr.Error{Kind: apperr.Conflict, Code: "already_exists", Detail: "an object with this ID already exists", Err: err}
 }
