@@ -76,12 +76,17 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	pepper, err := loadPepper(cfg.KeysDir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	authCfg := auth.DefaultConfig
 	authCfg.AccessTTL = cfg.AccessTokenTTL
 	if cfg.PasswordCost != nil {
 		authCfg.Password = *cfg.PasswordCost
 	}
-	authSvc, err := auth.NewService(db, keySet, authCfg, clock)
+	authSvc, err := auth.NewService(db, keySet, pepper, authCfg, clock)
 	if err != nil {
 		db.Close()
 		return nil, err

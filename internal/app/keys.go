@@ -91,3 +91,43 @@ func readKey(name string) (ed25519.PrivateKey, error) {
 	}
 	return ed, nil
 }
+
+// loadPepper reads the secret key PINs are hashed with from dir, making it
+// on first start. Like the signing keys it must be the same on every node;
+// unlike them it cannot be rotated without every PIN being set again.
+func loadPepper(dir string) ([]byte, error) {
+	name := filepath.Join(dir, "pin-pepper.key")
+	b, err := os.ReadFile(name)
+	if err == nil {
+		if len(b) < 32 {
+			return nil, fmt.Errorf("%s: shorter than 32 bytes", name)
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) { // another node made it first
+		return loadPepper(dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return b, f.Close()
+}

@@ -6,6 +6,7 @@ package auth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/mail"
 	"strings"
 	"sync"
@@ -62,6 +63,7 @@ const (
 type Store interface {
 	audit.Store
 	RoleStore
+	EmployeeStore
 	// CreateSignup inserts a new organization with its first location and
 	// owner in one transaction. Errors: Conflict (code email_taken) if the
 	// email is in use.
@@ -122,12 +124,16 @@ type Service struct {
 	// Made on first need: hashing costs ~50 ms a server need not spend to start.
 	dummyHash func() (string, error)
 	verified  *tokenCache
+	pepper    []byte // the secret key of PIN hashes, kept outside the database
 }
 
-// NewService returns a Service.
-func NewService(store Store, keys *KeySet, cfg Config, now func() time.Time) (*Service, error) {
+// NewService returns a Service; pepper is the secret key PINs are hashed with.
+func NewService(store Store, keys *KeySet, pepper []byte, cfg Config, now func() time.Time) (*Service, error) {
+	if len(pepper) < 32 {
+		return nil, errors.New("auth: the PIN pepper must be at least 32 bytes")
+	}
 	dummy := sync.OnceValues(func() (string, error) { return HashPassword("not-a-real-password", cfg.Password) })
-	return &Service{store: store, keys: keys, cfg: cfg, now: now, dummyHash: dummy, verified: newTokenCache(100_000)}, nil
+	return &Service{store: store, keys: keys, cfg: cfg, now: now, dummyHash: dummy, verified: newTokenCache(100_000), pepper: pepper}, nil
 }
 
 // Tokens are what a successful sign-in returns.

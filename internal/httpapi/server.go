@@ -106,6 +106,7 @@ func New(cfg Config, d Deps) *Server {
 	s.routeEvents()
 	s.routeAudit()
 	s.routeRoles()
+	s.routeEmployees()
 
 	mux.HandleFunc("GET /api/v1/ws", s.handleWebSocket)
 	mux.HandleFunc("GET /healthz", s.handleHealth)

@@ -22,6 +22,7 @@ const (
 	User         = "usr"
 	Session      = "ses"
 	Role         = "rol"
+	Employee     = "emp"
 )
 
 var (

@@ -63,6 +63,10 @@ func conflict(constraint string, err error) error {
 		return &apperr.Error{Kind: apperr.Conflict, Code: "email_taken", Detail: "an account with this email already exists",
 			Fields: []apperr.FieldError{{Field: "email", Reason: "is already registered"}}, Err: err}
 	}
+	if strings.Contains(constraint, "employee_pins_location_hash") || strings.Contains(constraint, "employee_pins.location_id, employee_pins.hash") {
+		return &apperr.Error{Kind: apperr.Conflict, Code: "pin_taken", Detail: "another employee at this location has this PIN; choose another",
+			Fields: []apperr.FieldError{{Field: "pin", Reason: "is in use at this location"}}, Err: err}
+	}
 	if strings.Contains(constraint, "roles_org_name") || strings.Contains(constraint, "roles.org_id, roles.name") {
 		return &apperr.Error{Kind: apperr.Conflict, Code: "role_name_taken", Detail: "a role with this name already exists",
 			Fields: []apperr.FieldError{{Field: "name", Reason: "is already the name of a role"}}, Err: err}
