@@ -37,6 +37,8 @@ const (
 	ActionLoginFailed    = "auth.login_failed"
 	ActionRefreshReused  = "auth.refresh_reused"
 	ActionLogout         = "auth.logout"
+	ActionPINSignIn      = "auth.pin_sign_in"
+	ActionPINFailed      = "auth.pin_failed"
 	// ActionPermissionDenied: someone tried what their role does not allow.
 	ActionPermissionDenied = "auth.permission_denied"
 )
@@ -151,9 +153,11 @@ func NewService(store Store) *Service { return &Service{store: store} }
 
 // Entries returns a page of org's log.
 func (s *Service) Entries(ctx context.Context, orgID string, f Filter) ([]Entry, error) {
-	if f.Limit <= 0 || f.Limit > 1000 {
+	// Callers ask for one more than a page to learn whether another follows.
+	if f.Limit <= 0 {
 		f.Limit = 100
 	}
+	f.Limit = min(f.Limit, 1000+1)
 	return s.store.FindAudit(ctx, orgID, f)
 }
 

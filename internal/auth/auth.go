@@ -64,6 +64,8 @@ type Store interface {
 	audit.Store
 	RoleStore
 	EmployeeStore
+	DeviceStore
+	PINStore
 	// CreateSignup inserts a new organization with its first location and
 	// owner in one transaction. Errors: Conflict (code email_taken) if the
 	// email is in use.
@@ -308,7 +310,7 @@ func (s *Service) record(ctx context.Context, orgID string, e audit.Entry, ip st
 func (s *Service) startSession(ctx context.Context, u *User) (Tokens, error) {
 	now := s.now().UTC()
 	sess := &Session{ID: id.New(id.Session), OrgID: u.OrgID, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}
-	refresh, hash, err := newOpaqueToken()
+	refresh, hash, err := newOpaqueToken("rt_")
 	if err != nil {
 		return Tokens{}, apperr.Wrap(err, "refresh token")
 	}
@@ -357,7 +359,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	if err != nil {
 		return Tokens{}, err
 	}
-	next, nextHash, err := newOpaqueToken()
+	next, nextHash, err := newOpaqueToken("rt_")
 	if err != nil {
 		return Tokens{}, apperr.Wrap(err, "refresh token")
 	}

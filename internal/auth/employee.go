@@ -208,9 +208,11 @@ func (s *Service) Employee(ctx context.Context, orgID, id string) (*Employee, er
 
 // Employees returns a page of org's employees.
 func (s *Service) Employees(ctx context.Context, orgID string, f EmployeeFilter) ([]*Employee, error) {
-	if f.Limit <= 0 || f.Limit > 200 {
+	// Callers ask for one more than a page to learn whether another follows.
+	if f.Limit <= 0 {
 		f.Limit = 50
 	}
+	f.Limit = min(f.Limit, 200+1)
 	return s.store.FindEmployees(ctx, orgID, f)
 }
 

@@ -17,11 +17,15 @@ import (
 
 // Principal is who is calling, as proven by an access token.
 type Principal struct {
-	UserID    string
+	UserID    string // the user, or for staff signed in by PIN the employee
 	OrgID     string
 	Role      string
-	SessionID string
-	ExpiresAt time.Time
+	SessionID string // empty for staff tokens, which are not refreshed
+	// LocationID and DeviceID are set on staff tokens: the employee's role
+	// and rights hold at that location, on that device.
+	LocationID string
+	DeviceID   string
+	ExpiresAt  time.Time
 }
 
 // Token audience and issuer; a token minted for anything else is refused.
@@ -61,9 +65,11 @@ func NewKeySet(keys ...ed25519.PrivateKey) (*KeySet, error) {
 
 type claims struct {
 	jwt.RegisteredClaims
-	OrgID     string `json:"org"`
-	Role      string `json:"role"`
-	SessionID string `json:"sid"`
+	OrgID      string `json:"org"`
+	Role       string `json:"role"`
+	SessionID  string `json:"sid,omitempty"`
+	LocationID string `json:"loc,omitempty"`
+	DeviceID   string `json:"did,omitempty"`
 }
 
 // sign mints an access token for p.
@@ -74,7 +80,7 @@ func (ks *KeySet) sign(p Principal, issuedAt time.Time) (string, error) {
 			Issuer: tokenIssuer, Audience: jwt.ClaimStrings{tokenAudience}, Subject: p.UserID,
 			IssuedAt: jwt.NewNumericDate(issuedAt), ExpiresAt: jwt.NewNumericDate(p.ExpiresAt),
 		},
-		OrgID: p.OrgID, Role: p.Role, SessionID: p.SessionID,
+		OrgID: p.OrgID, Role: p.Role, SessionID: p.SessionID, LocationID: p.LocationID, DeviceID: p.DeviceID,
 	})
 	t.Header["kid"] = k.id
 	return t.SignedString(k.priv)
@@ -105,16 +111,18 @@ func (ks *KeySet) verify(token string, now time.Time) (Principal, error) {
 	if c.Subject == "" || c.OrgID == "" {
 		return Principal{}, apperr.New(apperr.Unauthenticated, "invalid_token", "the access token is not valid")
 	}
-	return Principal{UserID: c.Subject, OrgID: c.OrgID, Role: c.Role, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt.Time}, nil
+	return Principal{UserID: c.Subject, OrgID: c.OrgID, Role: c.Role, SessionID: c.SessionID, LocationID: c.LocationID,
+		DeviceID: c.DeviceID, ExpiresAt: c.ExpiresAt.Time}, nil
 }
 
-// newOpaqueToken returns a random refresh token and the hash it is stored under.
-func newOpaqueToken() (token, hash string, err error) {
+// newOpaqueToken returns a random token with the given prefix and the hash
+// it is stored under.
+func newOpaqueToken(prefix string) (token, hash string, err error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", "", err
 	}
-	token = "rt_" + base64.RawURLEncoding.EncodeToString(b)
+	token = prefix + base64.RawURLEncoding.EncodeToString(b)
 	return token, HashToken(token), nil
 }
 

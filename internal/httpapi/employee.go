@@ -46,7 +46,7 @@ type employeeListOutput struct {
 	}
 }
 
-type employeeIDInput struct {
+type pathID struct {
 	ID string `path:"id" maxLength:"64"`
 }
 
@@ -143,7 +143,7 @@ func (s *Server) handleEmployeeList(ctx context.Context, in *employeeListInput) 
 	return out, nil
 }
 
-func (s *Server) handleEmployeeGet(ctx context.Context, in *employeeIDInput) (*employeeOutput, error) {
+func (s *Server) handleEmployeeGet(ctx context.Context, in *pathID) (*employeeOutput, error) {
 	p, err := s.authorize(ctx, auth.PermStaffManage)
 	if err != nil {
 		return nil, err
@@ -169,7 +169,7 @@ func (s *Server) handleEmployeeUpdate(ctx context.Context, in *employeePatchInpu
 	return &employeeOutput{Status: http.StatusOK, Body: e}, nil
 }
 
-func (s *Server) handleEmployeeDeactivate(ctx context.Context, in *employeeIDInput) (*employeeOutput, error) {
+func (s *Server) handleEmployeeDeactivate(ctx context.Context, in *pathID) (*employeeOutput, error) {
 	p, err := s.authorize(ctx, auth.PermStaffManage)
 	if err != nil {
 		return nil, err

@@ -22,6 +22,8 @@ var noIdempotency = map[string]bool{
 	"/api/v1/auth/login":   true,
 	"/api/v1/auth/refresh": true,
 	"/api/v1/auth/logout":  true,
+	"/api/v1/auth/pin":     true,
+	"/api/v1/devices/pair": true,
 }
 
 // idempotent makes POSTs that carry an Idempotency-Key safe to retry. Keys

@@ -26,6 +26,7 @@ const (
 	keyInfo ctxKey = iota
 	keyPrincipal
 	keyAuthErr
+	keyDevice
 )
 
 // reqInfo is what the outermost middleware learns about a request, shared
@@ -194,6 +195,21 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		ctx := r.Context()
+		if strings.HasPrefix(token, auth.DeviceTokenPrefix) {
+			// A device credential: checked against the database on every
+			// use, so revoking a device stops it at once.
+			d, err := s.auth.AuthenticateDevice(ctx, token)
+			if err != nil {
+				ctx = context.WithValue(ctx, keyAuthErr, err)
+			} else {
+				ctx = context.WithValue(ctx, keyDevice, d)
+				ctx = audit.WithActor(ctx, audit.Actor{ID: d.ID, LocationID: d.LocationID})
+				ri := info(ctx)
+				ri.org, ri.user = d.OrgID, d.ID
+			}
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
 		p, err := s.auth.Authenticate(token)
 		if err != nil {
 			ctx = context.WithValue(ctx, keyAuthErr, err)
@@ -232,6 +248,18 @@ func (s *Server) requirePrincipal(ctx context.Context) (auth.Principal, error) {
 	}
 	p := *errNoToken
 	return auth.Principal{}, finish(ctx, &p)
+}
+
+// requireDevice returns the paired device calling, or the problem to answer with.
+func (s *Server) requireDevice(ctx context.Context) (*auth.Device, error) {
+	if d, ok := ctx.Value(keyDevice).(*auth.Device); ok {
+		return d, nil
+	}
+	if err, ok := ctx.Value(keyAuthErr).(error); ok {
+		return nil, problemFor(ctx, s.logger, err)
+	}
+	return nil, finish(ctx, &Problem{Status: http.StatusUnauthorized, Code: "unauthenticated",
+		Detail: "send the device token from pairing as 'Authorization: Bearer dt_...'"})
 }
 
 // authorize returns the caller if their role grants perm: the one place

@@ -92,7 +92,9 @@ func New(cfg Config, d Deps) *Server {
 	hc.OpenAPIPath = "/openapi"
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT",
-			Description: "The access_token from sign-up, login or refresh."},
+			Description: "The access_token from sign-up, login, refresh or PIN sign-in."},
+		"device": {Type: "http", Scheme: "bearer", BearerFormat: "dt_...",
+			Description: "The device_token a POS device got from pairing."},
 	}
 	huma.NewErrorWithContext = newHumaError
 	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
@@ -107,6 +109,7 @@ func New(cfg Config, d Deps) *Server {
 	s.routeAudit()
 	s.routeRoles()
 	s.routeEmployees()
+	s.routeDevices()
 
 	mux.HandleFunc("GET /api/v1/ws", s.handleWebSocket)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
@@ -167,13 +170,25 @@ func (s *Server) trackStream() bool {
 // PublishedEvents lets the wiring count events this node delivered.
 func (s *Server) PublishedEvents(events []event.Event) { s.metrics.events.Add(float64(len(events))) }
 
-var bearer = []map[string][]string{{"bearer": {}}}
+var (
+	bearer       = []map[string][]string{{"bearer": {}}}
+	deviceBearer = []map[string][]string{{"device": {}}}
+)
+
+func needsUserToken(op *huma.Operation) bool {
+	for _, req := range op.Security {
+		if _, ok := req["bearer"]; ok {
+			return true
+		}
+	}
+	return false
+}
 
 // authFirst refuses operations that need a token before their input is
 // read, so an anonymous caller learns it must sign in, not what a valid
 // body looks like.
 func (s *Server) authFirst(hctx huma.Context, next func(huma.Context)) {
-	if len(hctx.Operation().Security) > 0 {
+	if needsUserToken(hctx.Operation()) {
 		if _, err := s.requirePrincipal(hctx.Context()); err != nil {
 			p := problemFor(hctx.Context(), s.logger, err)
 			hctx.SetHeader("Content-Type", "application/problem+json")

@@ -23,6 +23,7 @@ const (
 	Session      = "ses"
 	Role         = "rol"
 	Employee     = "emp"
+	Device       = "dev"
 )
 
 var (

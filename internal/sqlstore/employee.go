@@ -15,6 +15,9 @@ var _ auth.EmployeeStore = (*DB)(nil)
 
 const employeeColumns = `id, org_id, name, job_title, email, phone, wage_amount, wage_currency, roles, has_pin, active, version, created_at, updated_at`
 
+// employeeColumnsQualified is employeeColumns after "e." in a join.
+var employeeColumnsQualified = strings.ReplaceAll(employeeColumns, ", ", ", e.")
+
 func scanEmployee(row rowScanner) (*auth.Employee, error) {
 	var e auth.Employee
 	var wage sql.NullInt64

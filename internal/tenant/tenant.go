@@ -168,9 +168,11 @@ func (s *Service) Location(ctx context.Context, orgID, id string) (*Location, er
 
 // Locations returns a page of org's locations.
 func (s *Service) Locations(ctx context.Context, orgID string, f LocationFilter) ([]*Location, error) {
-	if f.Limit <= 0 || f.Limit > 200 {
+	// Callers ask for one more than a page to learn whether another follows.
+	if f.Limit <= 0 {
 		f.Limit = 50
 	}
+	f.Limit = min(f.Limit, 200+1)
 	return s.store.FindLocations(ctx, orgID, f)
 }
 
