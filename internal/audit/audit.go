@@ -39,6 +39,11 @@ const (
 	ActionLogout         = "auth.logout"
 	ActionPINSignIn      = "auth.pin_sign_in"
 	ActionPINFailed      = "auth.pin_failed"
+	// ActionOverrideUsed: a manager\'s approval let someone do what their
+	// role does not allow; the approval itself is recorded when given.
+	ActionOverrideUsed = "auth.override_used"
+	// ActionOverrideRefused: an approval was asked of someone who may not give it.
+	ActionOverrideRefused = "auth.override_refused"
 	// ActionPermissionDenied: someone tried what their role does not allow.
 	ActionPermissionDenied = "auth.permission_denied"
 )

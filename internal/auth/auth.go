@@ -66,6 +66,7 @@ type Store interface {
 	EmployeeStore
 	DeviceStore
 	PINStore
+	ApprovalStore
 	// CreateSignup inserts a new organization with its first location and
 	// owner in one transaction. Errors: Conflict (code email_taken) if the
 	// email is in use.

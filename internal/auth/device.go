@@ -44,6 +44,8 @@ type DeviceStore interface {
 	// FindDeviceByToken returns the unrevoked device with this token hash.
 	// Errors: NotFound.
 	FindDeviceByToken(ctx context.Context, tokenHash string) (*Device, error)
+	// FindDevice returns a device of org, revoked or not. Errors: NotFound.
+	FindDevice(ctx context.Context, orgID, id string) (*Device, error)
 	// FindDevices returns org's devices.
 	FindDevices(ctx context.Context, orgID string) ([]*Device, error)
 	// RevokeDevice marks a device of org revoked at t. Errors: NotFound.

@@ -57,6 +57,30 @@ var errBadPIN = apperr.New(apperr.Unauthenticated, "invalid_pin", "that PIN is n
 // against that person on this device; without it, against the device.
 // The answer never says whether the person or the PIN was wrong.
 func (s *Service) PINSignIn(ctx context.Context, d *Device, employeeID, pin string) (*StaffToken, error) {
+	emp, err := s.checkPIN(ctx, d, employeeID, pin)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	role := emp.RoleAt(d.LocationID)
+	exp := now.Add(s.cfg.AccessTTL)
+	tok, err := s.keys.sign(Principal{UserID: emp.ID, OrgID: emp.OrgID, Role: role, LocationID: d.LocationID, DeviceID: d.ID, ExpiresAt: exp}, now)
+	if err != nil {
+		return nil, apperr.Wrap(err, "sign staff token")
+	}
+	detail, _ := json.Marshal(map[string]string{"device_id": d.ID, "location_id": d.LocationID})
+	if err := s.store.AppendAudit(ctx, emp.OrgID, audit.Entry{Action: audit.ActionPINSignIn, LocationID: d.LocationID, ActorID: emp.ID,
+		SubjectID: emp.ID, Detail: detail, At: now}); err != nil {
+		return nil, err
+	}
+	return &StaffToken{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTTL.Seconds()), Employee: emp,
+		LocationID: d.LocationID, Role: role}, nil
+}
+
+// checkPIN finds the active employee whose PIN this is at the device's
+// location (and who is employeeID, if given), counting a failure against
+// the device and employeeID, all under the counter's lock.
+func (s *Service) checkPIN(ctx context.Context, d *Device, employeeID, pin string) (*Employee, error) {
 	now := s.now().UTC()
 	var emp *Employee
 	if pinRE.MatchString(pin) {
@@ -102,19 +126,7 @@ func (s *Service) PINSignIn(ctx context.Context, d *Device, employeeID, pin stri
 		}
 		return nil, refused
 	}
-	role := emp.RoleAt(d.LocationID)
-	exp := now.Add(s.cfg.AccessTTL)
-	tok, err := s.keys.sign(Principal{UserID: emp.ID, OrgID: emp.OrgID, Role: role, LocationID: d.LocationID, DeviceID: d.ID, ExpiresAt: exp}, now)
-	if err != nil {
-		return nil, apperr.Wrap(err, "sign staff token")
-	}
-	detail, _ := json.Marshal(map[string]string{"device_id": d.ID, "location_id": d.LocationID})
-	if err := s.store.AppendAudit(ctx, emp.OrgID, audit.Entry{Action: audit.ActionPINSignIn, LocationID: d.LocationID, ActorID: emp.ID,
-		SubjectID: emp.ID, Detail: detail, At: now}); err != nil {
-		return nil, err
-	}
-	return &StaffToken{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTTL.Seconds()), Employee: emp,
-		LocationID: d.LocationID, Role: role}, nil
+	return emp, nil
 }
 
 func pinRefusal(code, detail string, wait time.Duration) error {

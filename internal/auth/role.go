@@ -251,7 +251,9 @@ func (s *Service) UpdateRole(ctx context.Context, orgID, roleID string, p RolePa
 // Authorize returns the caller's role if it grants perm. A refusal is
 // recorded in the audit log. Errors: Forbidden (code permission_denied,
 // or unknown_role when the token names a role this organization lacks).
-func (s *Service) Authorize(ctx context.Context, p Principal, perm string) (*Role, error) {
+// approval, when not empty, is a manager's approval token for perm: it
+// allows the request once when the role alone does not.
+func (s *Service) Authorize(ctx context.Context, p Principal, perm, approval string) (*Role, error) {
 	r, err := s.Role(ctx, p.OrgID, p.Role)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, apperr.New(apperr.Forbidden, "unknown_role", "your role no longer exists; sign in again")
@@ -261,6 +263,9 @@ func (s *Service) Authorize(ctx context.Context, p Principal, perm string) (*Rol
 	}
 	if r.Allows(perm) {
 		return r, nil
+	}
+	if ok, err := s.useApproval(ctx, p, perm, approval); err != nil || ok {
+		return r, err
 	}
 	detail, _ := json.Marshal(map[string]string{"permission": perm, "role": r.ID})
 	if err := s.store.AppendAudit(ctx, p.OrgID, audit.Entry{Action: audit.ActionPermissionDenied, ActorID: p.UserID,

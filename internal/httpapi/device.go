@@ -86,10 +86,43 @@ func (s *Server) routeDevices() {
 		Security: deviceBearer, Errors: []int{401, 429},
 	}, s.handlePINSignIn)
 	huma.Register(s.api, huma.Operation{
+		OperationID: "override", Method: http.MethodPost, Path: "/api/v1/auth/override", Tags: []string{"Sign-in"},
+		Summary: "A manager approves one action on the spot",
+		Description: "Called with the staff token of the employee who was refused (403 permission_denied), on their device. " +
+			"A manager whose role allows the permission types their PIN; the answer is an approval token valid for one request " +
+			"of that employee, for that permission, on that device, within a minute: repeat the refused request with the header " +
+			"Fynlo-Approval: <token>. Who asked, who approved, what and why go into the audit log.",
+		Security: bearer, Errors: []int{401, 403, 422, 429},
+	}, s.handleOverride)
+	huma.Register(s.api, huma.Operation{
 		OperationID: "employee-unlock-pin", Method: http.MethodPost, Path: "/api/v1/employees/{id}/unlock", Tags: []string{"Staff"},
 		Summary: "Unlock an employee's PIN", Description: "Clears their failed PIN attempts on every device.",
 		Security: bearer, DefaultStatus: http.StatusNoContent, Errors: []int{401, 403, 404},
 	}, s.handleEmployeeUnlock)
+}
+
+type overrideInput struct {
+	Body struct {
+		PIN        string `json:"pin" maxLength:"16" doc:"the approving manager's PIN, typed on this device"`
+		Permission string `json:"permission" maxLength:"64" example:"payment.refund"`
+		Reason     string `json:"reason" maxLength:"200" example:"wrong card charged"`
+	}
+}
+
+type overrideOutput struct {
+	Body *auth.GrantedApproval
+}
+
+func (s *Server) handleOverride(ctx context.Context, in *overrideInput) (*overrideOutput, error) {
+	p, err := s.requirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.auth.Override(ctx, p, in.Body.PIN, in.Body.Permission, in.Body.Reason)
+	if err != nil {
+		return nil, problemFor(ctx, s.logger, err)
+	}
+	return &overrideOutput{Body: g}, nil
 }
 
 func (s *Server) handleDeviceCreate(ctx context.Context, in *deviceCreateInput) (*pairingOutput, error) {

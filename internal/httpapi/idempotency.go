@@ -19,11 +19,12 @@ const idempotencyHeader = "Idempotency-Key"
 // noIdempotency lists POSTs whose answers must never be replayed: they hand
 // out credentials, and a replay would give out a token already rotated.
 var noIdempotency = map[string]bool{
-	"/api/v1/auth/login":   true,
-	"/api/v1/auth/refresh": true,
-	"/api/v1/auth/logout":  true,
-	"/api/v1/auth/pin":     true,
-	"/api/v1/devices/pair": true,
+	"/api/v1/auth/login":    true,
+	"/api/v1/auth/refresh":  true,
+	"/api/v1/auth/logout":   true,
+	"/api/v1/auth/pin":      true,
+	"/api/v1/auth/override": true,
+	"/api/v1/devices/pair":  true,
 }
 
 // idempotent makes POSTs that carry an Idempotency-Key safe to retry. Keys

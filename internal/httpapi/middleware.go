@@ -35,6 +35,7 @@ type reqInfo struct {
 	id, path, ip string
 	route        string // the ServeMux pattern that matched
 	org, user    string // the caller, once authenticated
+	approval     string // a manager's approval token sent with the request
 }
 
 func info(ctx context.Context) *reqInfo {
@@ -121,7 +122,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			rid = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", rid)
-		ri := &reqInfo{id: rid, path: r.URL.Path, ip: s.clientAddr(r)}
+		ri := &reqInfo{id: rid, path: r.URL.Path, ip: s.clientAddr(r), approval: r.Header.Get(auth.ApprovalHeader)}
 		ctx := context.WithValue(r.Context(), keyInfo, ri)
 		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}
@@ -270,7 +271,7 @@ func (s *Server) authorize(ctx context.Context, perm string) (auth.Principal, er
 	if err != nil {
 		return p, err
 	}
-	if _, err := s.auth.Authorize(ctx, p, perm); err != nil {
+	if _, err := s.auth.Authorize(ctx, p, perm, info(ctx).approval); err != nil {
 		return p, problemFor(ctx, s.logger, err)
 	}
 	return p, nil
@@ -294,7 +295,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 			h.Set("Access-Control-Expose-Headers", "X-Request-Id, Idempotent-Replayed, Retry-After, Location")
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, PUT, DELETE, OPTIONS")
-				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, X-Request-Id")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, X-Request-Id, "+auth.ApprovalHeader)
 				h.Set("Access-Control-Max-Age", "600")
 				w.WriteHeader(http.StatusNoContent)
 				return

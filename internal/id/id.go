@@ -24,6 +24,7 @@ const (
 	Role         = "rol"
 	Employee     = "emp"
 	Device       = "dev"
+	Approval     = "apv"
 )
 
 var (

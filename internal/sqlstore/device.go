@@ -92,3 +92,12 @@ func (db *DB) RevokeDevice(ctx context.Context, orgID, id string, t time.Time) (
 	})
 	return out, err
 }
+
+// FindDevice implements auth.DeviceStore.
+func (db *DB) FindDevice(ctx context.Context, orgID, id string) (*auth.Device, error) {
+	d, err := scanDevice(db.queryRow(ctx, `SELECT `+deviceColumns+` FROM devices WHERE org_id = $1 AND id = $2`, orgID, id))
+	if err != nil {
+		return nil, notFound(err, "device")
+	}
+	return d, nil
+}
