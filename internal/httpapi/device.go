@@ -60,6 +60,7 @@ func (s *Server) routeDevices() {
 		Summary:     "Register a POS device",
 		Description: "Returns a one-time pairing code, valid for 10 minutes, to type on the device.",
 		Security:    bearer, DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 422},
+		Metadata: needs(auth.PermStaffManage),
 	}, s.handleDeviceCreate)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "device-pair", Method: http.MethodPost, Path: "/api/v1/devices/pair", Tags: tags,
@@ -71,11 +72,13 @@ func (s *Server) routeDevices() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "device-list", Method: http.MethodGet, Path: "/api/v1/devices", Tags: tags,
 		Summary: "List devices", Security: bearer, Errors: []int{401, 403},
+		Metadata: needs(auth.PermStaffManage),
 	}, s.handleDeviceList)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "device-revoke", Method: http.MethodDelete, Path: "/api/v1/devices/{id}", Tags: tags,
 		Summary: "Revoke a device", Description: "Its token stops working on its next request.",
 		Security: bearer, Errors: []int{401, 403, 404},
+		Metadata: needs(auth.PermStaffManage),
 	}, s.handleDeviceRevoke)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "pin-sign-in", Method: http.MethodPost, Path: "/api/v1/auth/pin", Tags: []string{"Sign-in"},
@@ -98,6 +101,7 @@ func (s *Server) routeDevices() {
 		OperationID: "employee-unlock-pin", Method: http.MethodPost, Path: "/api/v1/employees/{id}/unlock", Tags: []string{"Staff"},
 		Summary: "Unlock an employee's PIN", Description: "Clears their failed PIN attempts on every device.",
 		Security: bearer, DefaultStatus: http.StatusNoContent, Errors: []int{401, 403, 404},
+		Metadata: needs(auth.PermStaffManage),
 	}, s.handleEmployeeUnlock)
 }
 
@@ -126,7 +130,7 @@ func (s *Server) handleOverride(ctx context.Context, in *overrideInput) (*overri
 }
 
 func (s *Server) handleDeviceCreate(ctx context.Context, in *deviceCreateInput) (*pairingOutput, error) {
-	p, err := s.authorize(ctx, auth.PermStaffManage)
+	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +150,7 @@ func (s *Server) handleDevicePair(ctx context.Context, in *devicePairInput) (*de
 }
 
 func (s *Server) handleDeviceList(ctx context.Context, _ *struct{}) (*deviceListOutput, error) {
-	p, err := s.authorize(ctx, auth.PermStaffManage)
+	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +164,7 @@ func (s *Server) handleDeviceList(ctx context.Context, _ *struct{}) (*deviceList
 }
 
 func (s *Server) handleDeviceRevoke(ctx context.Context, in *pathID) (*deviceOutput, error) {
-	p, err := s.authorize(ctx, auth.PermStaffManage)
+	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +188,7 @@ func (s *Server) handlePINSignIn(ctx context.Context, in *pinInput) (*staffToken
 }
 
 func (s *Server) handleEmployeeUnlock(ctx context.Context, in *pathID) (*struct{}, error) {
-	p, err := s.authorize(ctx, auth.PermStaffManage)
+	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -76,29 +76,35 @@ func (s *Server) routeEmployees() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "employee-create", Method: http.MethodPost, Path: "/api/v1/employees", Tags: tags,
 		Summary: "Add an employee", DefaultStatus: http.StatusCreated, Security: bearer, Errors: []int{401, 403, 409, 422},
+		Metadata: needs(auth.PermStaffManage),
 	}, s.handleEmployeeCreate)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "employee-list", Method: http.MethodGet, Path: "/api/v1/employees", Tags: tags,
 		Summary: "List employees", Security: bearer, Errors: []int{401, 403},
+		Metadata: needs(auth.PermStaffManage),
 	}, s.handleEmployeeList)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "employee-get", Method: http.MethodGet, Path: "/api/v1/employees/{id}", Tags: tags,
 		Summary: "Get an employee", Security: bearer, Errors: []int{401, 403, 404},
+		Metadata: needs(auth.PermStaffManage),
 	}, s.handleEmployeeGet)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "employee-update", Method: http.MethodPatch, Path: "/api/v1/employees/{id}", Tags: tags,
 		Summary: "Change an employee", Security: bearer, Errors: []int{401, 403, 404, 409, 422},
+		Metadata: needs(auth.PermStaffManage),
 	}, s.handleEmployeeUpdate)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "employee-deactivate", Method: http.MethodDelete, Path: "/api/v1/employees/{id}", Tags: tags,
 		Summary:     "Deactivate an employee",
 		Description: "The employee can no longer sign in and their PIN is cleared; their history is kept. Repeating it is harmless.",
 		Security:    bearer, Errors: []int{401, 403, 404},
+		Metadata: needs(auth.PermStaffManage),
 	}, s.handleEmployeeDeactivate)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "employee-set-pin", Method: http.MethodPost, Path: "/api/v1/employees/{id}/pin", Tags: tags,
 		Summary: "Set or reset an employee's PIN", Description: "Stored only as a keyed hash; no endpoint ever returns it.",
 		Security: bearer, Errors: []int{401, 403, 404, 409, 422},
+		Metadata: needs(auth.PermStaffManage),
 	}, s.handleEmployeeSetPIN)
 }
 
@@ -111,7 +117,7 @@ func (s *Server) locationOf(ctx context.Context, orgID string) func(string) bool
 }
 
 func (s *Server) handleEmployeeCreate(ctx context.Context, in *employeeCreateInput) (*employeeOutput, error) {
-	p, err := s.authorize(ctx, auth.PermStaffManage)
+	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +131,7 @@ func (s *Server) handleEmployeeCreate(ctx context.Context, in *employeeCreateInp
 }
 
 func (s *Server) handleEmployeeList(ctx context.Context, in *employeeListInput) (*employeeListOutput, error) {
-	p, err := s.authorize(ctx, auth.PermStaffManage)
+	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +150,7 @@ func (s *Server) handleEmployeeList(ctx context.Context, in *employeeListInput) 
 }
 
 func (s *Server) handleEmployeeGet(ctx context.Context, in *pathID) (*employeeOutput, error) {
-	p, err := s.authorize(ctx, auth.PermStaffManage)
+	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +162,7 @@ func (s *Server) handleEmployeeGet(ctx context.Context, in *pathID) (*employeeOu
 }
 
 func (s *Server) handleEmployeeUpdate(ctx context.Context, in *employeePatchInput) (*employeeOutput, error) {
-	p, err := s.authorize(ctx, auth.PermStaffManage)
+	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +176,7 @@ func (s *Server) handleEmployeeUpdate(ctx context.Context, in *employeePatchInpu
 }
 
 func (s *Server) handleEmployeeDeactivate(ctx context.Context, in *pathID) (*employeeOutput, error) {
-	p, err := s.authorize(ctx, auth.PermStaffManage)
+	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +188,7 @@ func (s *Server) handleEmployeeDeactivate(ctx context.Context, in *pathID) (*emp
 }
 
 func (s *Server) handleEmployeeSetPIN(ctx context.Context, in *employeePINInput) (*employeeOutput, error) {
-	p, err := s.authorize(ctx, auth.PermStaffManage)
+	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -65,6 +65,7 @@ func (s *Server) routeLocations() {
 		OperationID: "location-create", Method: http.MethodPost, Path: "/api/v1/locations", Tags: tags,
 		Summary: "Open a location", Description: "Adds a restaurant to the organization. Unset settings default to the organization's.",
 		DefaultStatus: http.StatusCreated, Security: bearer, Errors: []int{401, 403, 409, 422},
+		Metadata: needs(auth.PermSettingsManage),
 	}, s.handleLocationCreate)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "location-list", Method: http.MethodGet, Path: "/api/v1/locations", Tags: tags,
@@ -78,11 +79,12 @@ func (s *Server) routeLocations() {
 		OperationID: "location-update", Method: http.MethodPatch, Path: "/api/v1/locations/{id}", Tags: tags,
 		Summary: "Change a location", Description: "Send only the fields to change, with the version you read.",
 		Security: bearer, Errors: []int{401, 403, 404, 409, 422},
+		Metadata: needs(auth.PermSettingsManage),
 	}, s.handleLocationUpdate)
 }
 
 func (s *Server) handleLocationCreate(ctx context.Context, in *locationCreateInput) (*locationOutput, error) {
-	p, err := s.authorize(ctx, auth.PermSettingsManage)
+	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +132,7 @@ func (s *Server) handleLocationGet(ctx context.Context, in *locationGetInput) (*
 }
 
 func (s *Server) handleLocationUpdate(ctx context.Context, in *locationPatchInput) (*locationOutput, error) {
-	p, err := s.authorize(ctx, auth.PermSettingsManage)
+	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -48,27 +48,31 @@ func (s *Server) routeRoles() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "role-list", Method: http.MethodGet, Path: "/api/v1/roles", Tags: tags,
 		Summary: "List roles and permissions", Security: bearer, Errors: []int{401, 403},
+		Metadata: needs(auth.PermStaffManage),
 	}, s.handleRoleList)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "role-create", Method: http.MethodPost, Path: "/api/v1/roles", Tags: tags,
 		Summary:     "Make a custom role",
 		Description: "A named set of permissions. order.discount needs max_discount_bp (basis points: 1000 = 10%).",
 		Security:    bearer, DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 409, 422},
+		Metadata: needs(auth.PermStaffManage),
 	}, s.handleRoleCreate)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "role-get", Method: http.MethodGet, Path: "/api/v1/roles/{id}", Tags: tags,
 		Summary: "Get a role", Security: bearer, Errors: []int{401, 403, 404},
+		Metadata: needs(auth.PermStaffManage),
 	}, s.handleRoleGet)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "role-update", Method: http.MethodPatch, Path: "/api/v1/roles/{id}", Tags: tags,
 		Summary:     "Change a custom role",
 		Description: "Takes effect on the next request of everyone with the role. Built-in roles cannot change (403).",
 		Security:    bearer, Errors: []int{401, 403, 404, 409, 422},
+		Metadata: needs(auth.PermStaffManage),
 	}, s.handleRoleUpdate)
 }
 
 func (s *Server) handleRoleList(ctx context.Context, _ *struct{}) (*roleListOutput, error) {
-	p, err := s.authorize(ctx, auth.PermStaffManage)
+	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +86,7 @@ func (s *Server) handleRoleList(ctx context.Context, _ *struct{}) (*roleListOutp
 }
 
 func (s *Server) handleRoleCreate(ctx context.Context, in *roleCreateInput) (*roleOutput, error) {
-	p, err := s.authorize(ctx, auth.PermStaffManage)
+	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +98,7 @@ func (s *Server) handleRoleCreate(ctx context.Context, in *roleCreateInput) (*ro
 }
 
 func (s *Server) handleRoleGet(ctx context.Context, in *roleGetInput) (*roleOutput, error) {
-	p, err := s.authorize(ctx, auth.PermStaffManage)
+	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +110,7 @@ func (s *Server) handleRoleGet(ctx context.Context, in *roleGetInput) (*roleOutp
 }
 
 func (s *Server) handleRoleUpdate(ctx context.Context, in *rolePatchInput) (*roleOutput, error) {
-	p, err := s.authorize(ctx, auth.PermStaffManage)
+	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -111,6 +112,17 @@ func New(cfg Config, d Deps) *Server {
 	s.routeEmployees()
 	s.routeDevices()
 
+	for _, item := range s.api.OpenAPI().Paths {
+		for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
+			if op == nil || permissionOf(op) == "" {
+				continue
+			}
+			op.Description = strings.TrimSpace(op.Description + "\n\nRequires the permission `" + permissionOf(op) +
+				"` (or a manager's approval for it in the Fynlo-Approval header).")
+			op.Extensions = map[string]any{"x-permission": permissionOf(op)}
+		}
+	}
+
 	mux.HandleFunc("GET /api/v1/ws", s.handleWebSocket)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
@@ -175,6 +187,16 @@ var (
 	deviceBearer = []map[string][]string{{"device": {}}}
 )
 
+// needs marks an operation as requiring a permission: authFirst checks it
+// before the request body is even read, so a refused caller learns nothing
+// about what a valid request looks like, and the reference shows it.
+func needs(permission string) map[string]any { return map[string]any{"permission": permission} }
+
+func permissionOf(op *huma.Operation) string {
+	p, _ := op.Metadata["permission"].(string)
+	return p
+}
+
 func needsUserToken(op *huma.Operation) bool {
 	for _, req := range op.Security {
 		if _, ok := req["bearer"]; ok {
@@ -184,12 +206,18 @@ func needsUserToken(op *huma.Operation) bool {
 	return false
 }
 
-// authFirst refuses operations that need a token before their input is
-// read, so an anonymous caller learns it must sign in, not what a valid
-// body looks like.
+// authFirst refuses operations that need a token, or a permission, before
+// their input is read: the one place where permissions are checked.
 func (s *Server) authFirst(hctx huma.Context, next func(huma.Context)) {
-	if needsUserToken(hctx.Operation()) {
-		if _, err := s.requirePrincipal(hctx.Context()); err != nil {
+	op := hctx.Operation()
+	if needsUserToken(op) {
+		var err error
+		if perm := permissionOf(op); perm != "" {
+			_, err = s.authorize(hctx.Context(), perm)
+		} else {
+			_, err = s.requirePrincipal(hctx.Context())
+		}
+		if err != nil {
 			p := problemFor(hctx.Context(), s.logger, err)
 			hctx.SetHeader("Content-Type", "application/problem+json")
 			hctx.SetHeader("Cache-Control", "no-store")
