@@ -308,5 +308,16 @@ func TestOperationalEndpoints(t *testing.T) {
 	if r := c.call("OPTIONS", "/api/v1/me", "", nil, "Origin", "https://pos.example", "Access-Control-Request-Method", "GET"); r.Status != 204 || r.Header.Get("Access-Control-Allow-Origin") != "https://pos.example" {
 		t.Errorf("CORS preflight: %d %v", r.Status, r.Header)
 	}
+	// The log scan at every server's stop has something to read, and
+	// would catch what it looks for.
+	if !strings.Contains(s.logs.String(), `"msg":"request"`) {
+		t.Error("the server logged no requests")
+	}
+	for _, leak := range []string{`{"password":"correct horse battery"}`, `{"pin":"4821"}`, "rt_" + strings.Repeat("A", 43),
+		"Bearer dt_" + strings.Repeat("x", 40), "eyJhbGciOiJFZERTQSJ9.e30.x"} {
+		if !secretRE.MatchString(leak) {
+			t.Errorf("the secret scan misses %q", leak)
+		}
+	}
 	_ = fmt.Sprint()
 }

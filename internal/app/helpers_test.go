@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/fynlo/fynlo/internal/app"
@@ -43,11 +45,34 @@ func testConfig(t *testing.T, databaseURL string) app.Config {
 
 // server is a running Fynlo over real HTTP.
 type server struct {
-	t   *testing.T
-	app *app.App
-	ts  *httptest.Server
-	URL string
+	t    *testing.T
+	app  *app.App
+	ts   *httptest.Server
+	URL  string
+	logs *syncBuffer // everything the server logged, at debug level
 }
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// secretRE matches what must never reach a log line or an error body:
+// the tests' passwords, PINs sent as fields, and credentials by their prefixes.
+var secretRE = regexp.MustCompile(`correct horse|wrong password|"pin":|\b(rt|dt|apv)_[A-Za-z0-9_-]{20,}|eyJhbGci`)
 
 func start(t *testing.T, cfg app.Config) *server {
 	t.Helper()
@@ -71,16 +96,17 @@ func startShared(t *testing.T) *server {
 
 func startUnmanaged(t *testing.T, cfg app.Config) *server {
 	t.Helper()
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	logs := &syncBuffer{}
+	var out io.Writer = logs
 	if testing.Verbose() {
-		logger = app.NewLogger(os.Stderr, slog.LevelWarn)
+		out = io.MultiWriter(logs, os.Stderr)
 	}
-	a, err := app.New(context.Background(), cfg, logger)
+	a, err := app.New(context.Background(), cfg, app.NewLogger(out, slog.LevelDebug))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(a.API)
-	return &server{t: t, app: a, ts: ts, URL: ts.URL}
+	return &server{t: t, app: a, ts: ts, URL: ts.URL, logs: logs}
 }
 
 func (s *server) stop() {
@@ -92,6 +118,9 @@ func (s *server) stop() {
 	s.ts.Close()
 	s.app.Close()
 	s.ts = nil
+	if m := secretRE.FindString(s.logs.String()); m != "" {
+		s.t.Errorf("a secret reached the server's log: %q", m)
+	}
 }
 
 // response is what a call got back.
@@ -147,6 +176,11 @@ func (s *server) call(method, path, token string, body any, headers ...string) r
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		s.t.Fatal(err)
+	}
+	if res.StatusCode >= 400 {
+		if m := secretRE.FindString(string(b)); m != "" {
+			s.t.Errorf("%s %s: a secret reached the error body: %q", method, path, m)
+		}
 	}
 	return response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
