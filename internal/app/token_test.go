@@ -71,7 +71,8 @@ func forgedToken(t *testing.T, a tenant) string {
 }
 
 func TestAlgNoneRefused(t *testing.T) {
-	s := start(t, testConfig(t, ""))
+	cfg := testConfig(t, "")
+	s := start(t, cfg)
 	a := s.signup("none@example.com")
 	c := claimsOf(t, a)
 	tok := jwt.NewWithClaims(jwt.SigningMethodNone, c)
@@ -80,6 +81,17 @@ func TestAlgNoneRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectProblem(t, s.call("GET", "/api/v1/me", unsigned, nil), 401, "invalid_token")
+	// A genuine signature over claims without an expiry.
+	noExp := claimsOf(t, a)
+	delete(noExp, "exp")
+	key, kid := serverKey(t, cfg, a)
+	tok2 := jwt.NewWithClaims(jwt.SigningMethodEdDSA, noExp)
+	tok2.Header["kid"] = kid
+	forever, err := tok2.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectProblem(t, s.call("GET", "/api/v1/me", forever, nil), 401, "invalid_token")
 	// A token with its signature stripped.
 	parts := strings.Split(a.Token, ".")
 	expectProblem(t, s.call("GET", "/api/v1/me", parts[0]+"."+parts[1]+".", nil), 401, "invalid_token")
