@@ -234,6 +234,27 @@ func TestLoginThrottle(t *testing.T) {
 	})
 }
 
+// TestRateLimits: a burst of sign-ins from one address is slowed with 429,
+// Retry-After and RateLimit headers, before any password is checked.
+func TestRateLimits(t *testing.T) {
+	s := start(t, testConfig(t, ""))
+	var limited response
+	for i := 0; i < 40 && limited.Status == 0; i++ {
+		// A different email each time, so the per-account failure limit stays out of it.
+		r := s.call("POST", "/api/v1/auth/login", "", map[string]string{"email": fmt.Sprintf("nobody%d@example.com", i), "password": "wrong password"})
+		if r.Header.Get("RateLimit") == "" || r.Header.Get("RateLimit-Policy") == "" {
+			t.Fatalf("no RateLimit headers: %v", r.Header)
+		}
+		if r.Status == 429 {
+			limited = r
+		}
+	}
+	p := expectProblem(t, limited, 429, "rate_limited")
+	if limited.Header.Get("Retry-After") == "" || !strings.Contains(limited.Header.Get("RateLimit"), "r=0") {
+		t.Fatalf("429 headers: %v %v", limited.Header, p)
+	}
+}
+
 // TestConcurrentRetriesCreateOnce fires the same keyed request from many
 // goroutines at once: one location is created; every answer is that
 // location or "still in progress".

@@ -63,6 +63,7 @@ type Server struct {
 	hub     *event.Hub
 	ready   func(context.Context) error
 	metrics *metrics
+	limits  *limiter
 	handler http.Handler
 	api     huma.API
 
@@ -80,7 +81,7 @@ func New(cfg Config, d Deps) *Server {
 		cfg.MaxBodyBytes = 1 << 20
 	}
 	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, audit: d.Audit, idem: d.Idempotency,
-		events: d.Events, hub: d.Hub, ready: d.Ready, metrics: newMetrics(d.Registry)}
+		events: d.Events, hub: d.Hub, ready: d.Ready, metrics: newMetrics(d.Registry), limits: newLimiter()}
 	s.stopping, s.stop = context.WithCancel(context.Background())
 
 	mux := http.NewServeMux()
@@ -141,7 +142,7 @@ func New(cfg Config, d Deps) *Server {
 			Detail: r.Method + " " + r.URL.Path + " is not an endpoint of this API; see /docs"})
 	})
 
-	s.handler = s.observe(s.cors(s.limitBody(s.authenticate(s.idempotent(routed(mux))))))
+	s.handler = s.observe(s.cors(s.rateLimit(s.limitBody(s.authenticate(s.idempotent(routed(mux)))))))
 	return s
 }
 
