@@ -21,6 +21,8 @@ import (
 	"github.com/fynlo/fynlo/internal/event"
 	"github.com/fynlo/fynlo/internal/httpapi"
 	"github.com/fynlo/fynlo/internal/idempotency"
+	"github.com/fynlo/fynlo/internal/notify"
+	"github.com/fynlo/fynlo/internal/notify/smtp"
 	"github.com/fynlo/fynlo/internal/sqlstore"
 	"github.com/fynlo/fynlo/internal/tenant"
 )
@@ -105,9 +107,19 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	})
 	a.dispatcher.OnPublish = a.API.PublishedEvents
 
+	var sender notify.Sender = notify.LogSender{Logger: logger}
+	if cfg.SMTPURL != "" {
+		if sender, err = smtp.NewSMTPSender(cfg.SMTPURL); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	courier := notify.NewCourier(db, sender, logger, clock)
+
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
-	a.bg.Add(2)
+	a.bg.Add(3)
+	go func() { defer a.bg.Done(); courier.Run(bgCtx) }()
 	go func() { defer a.bg.Done(); a.dispatcher.Run(bgCtx) }()
 	go func() { defer a.bg.Done(); a.reap(bgCtx, authCfg.ThrottleWindow) }()
 	return a, nil

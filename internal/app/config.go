@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fynlo/fynlo/internal/auth"
+	"github.com/fynlo/fynlo/internal/notify/smtp"
 )
 
 // Config is everything the server can be told, from flags and FYNLO_*
@@ -29,6 +30,7 @@ type Config struct {
 	DBMaxConns      int           // FYNLO_DB_MAX_CONNS
 	ShutdownTimeout time.Duration // FYNLO_SHUTDOWN_TIMEOUT
 	AutoMigrate     bool          // FYNLO_AUTO_MIGRATE
+	SMTPURL         string        // FYNLO_SMTP_URL
 
 	// PasswordCost overrides the argon2id cost; not a flag, for tests.
 	PasswordCost *auth.PasswordParams
@@ -52,6 +54,7 @@ var settings = []setting{
 	{"db-max-conns", "FYNLO_DB_MAX_CONNS", "16", "database connection pool size"},
 	{"shutdown-timeout", "FYNLO_SHUTDOWN_TIMEOUT", "20s", "how long a stopping server waits for requests in flight"},
 	{"auto-migrate", "FYNLO_AUTO_MIGRATE", "true", "apply database migrations when serve starts"},
+	{"smtp-url", "FYNLO_SMTP_URL", "", "smtp://user:password@host:port?from=address for outgoing mail (password resets); empty logs mail instead"},
 }
 
 // ParseConfig reads flags from args, with defaults from getenv.
@@ -75,7 +78,12 @@ func ParseConfig(name string, args []string, getenv func(string) string) (Config
 
 	var errs []error
 	bad := func(n, why string) { errs = append(errs, fmt.Errorf("-%s / %s: %s", n, envOf(n), why)) }
-	c := Config{Addr: get("addr"), DataDir: get("data-dir"), DatabaseURL: get("database-url"), KeysDir: get("keys-dir")}
+	c := Config{Addr: get("addr"), DataDir: get("data-dir"), DatabaseURL: get("database-url"), KeysDir: get("keys-dir"), SMTPURL: get("smtp-url")}
+	if c.SMTPURL != "" {
+		if _, err := smtp.NewSMTPSender(c.SMTPURL); err != nil {
+			bad("smtp-url", err.Error())
+		}
+	}
 	if c.Addr == "" {
 		bad("addr", "must not be empty")
 	}

@@ -33,12 +33,15 @@ type Entry struct {
 
 // Actions recorded without a state change.
 const (
-	ActionLoginSucceeded = "auth.login"
-	ActionLoginFailed    = "auth.login_failed"
-	ActionRefreshReused  = "auth.refresh_reused"
-	ActionLogout         = "auth.logout"
-	ActionPINSignIn      = "auth.pin_sign_in"
-	ActionPINFailed      = "auth.pin_failed"
+	ActionLoginSucceeded  = "auth.login"
+	ActionLoginFailed     = "auth.login_failed"
+	ActionRefreshReused   = "auth.refresh_reused"
+	ActionLogout          = "auth.logout"
+	ActionPasswordReset   = "auth.password_reset"
+	ActionPasswordChanged = "auth.password_changed"
+	ActionResetRequested  = "auth.password_reset_requested"
+	ActionPINSignIn       = "auth.pin_sign_in"
+	ActionPINFailed       = "auth.pin_failed"
 	// ActionOverrideUsed: a manager\'s approval let someone do what their
 	// role does not allow; the approval itself is recorded when given.
 	ActionOverrideUsed = "auth.override_used"

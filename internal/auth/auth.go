@@ -67,6 +67,7 @@ type Store interface {
 	DeviceStore
 	PINStore
 	ApprovalStore
+	AccountStore
 	// CreateSignup inserts a new organization with its first location and
 	// owner in one transaction. Errors: Conflict (code email_taken) if the
 	// email is in use.

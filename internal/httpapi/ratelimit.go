@@ -26,12 +26,14 @@ type ratePolicy struct {
 // signing in all evening) and stop a script. The database-backed failure
 // counts (login, PIN) still apply underneath; these limit raw request rate.
 var ratePolicies = map[string]struct{ ip, credential ratePolicy }{
-	"/api/v1/signup":        {ip: ratePolicy{"signup-ip", 6 * time.Second, 10}},
-	"/api/v1/auth/login":    {ip: ratePolicy{"login-ip", time.Second, 20}},
-	"/api/v1/auth/refresh":  {ip: ratePolicy{"refresh-ip", 200 * time.Millisecond, 50}},
-	"/api/v1/devices/pair":  {ip: ratePolicy{"pair-ip", 10 * time.Second, 10}},
-	"/api/v1/auth/pin":      {ip: ratePolicy{"pin-ip", 200 * time.Millisecond, 60}, credential: ratePolicy{"pin-device", time.Second, 10}},
-	"/api/v1/auth/override": {ip: ratePolicy{"override-ip", time.Second, 30}, credential: ratePolicy{"override-staff", 2 * time.Second, 5}},
+	"/api/v1/signup":                      {ip: ratePolicy{"signup-ip", 6 * time.Second, 10}},
+	"/api/v1/auth/login":                  {ip: ratePolicy{"login-ip", time.Second, 20}},
+	"/api/v1/auth/refresh":                {ip: ratePolicy{"refresh-ip", 200 * time.Millisecond, 50}},
+	"/api/v1/auth/password-reset":         {ip: ratePolicy{"reset-ip", 10 * time.Second, 10}},
+	"/api/v1/auth/password-reset/confirm": {ip: ratePolicy{"reset-confirm-ip", 2 * time.Second, 10}},
+	"/api/v1/devices/pair":                {ip: ratePolicy{"pair-ip", 10 * time.Second, 10}},
+	"/api/v1/auth/pin":                    {ip: ratePolicy{"pin-ip", 200 * time.Millisecond, 60}, credential: ratePolicy{"pin-device", time.Second, 10}},
+	"/api/v1/auth/override":               {ip: ratePolicy{"override-ip", time.Second, 30}, credential: ratePolicy{"override-staff", 2 * time.Second, 5}},
 }
 
 // limiter holds the buckets of one node. Across several nodes each limits

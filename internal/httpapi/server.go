@@ -112,6 +112,7 @@ func New(cfg Config, d Deps) *Server {
 	s.routeRoles()
 	s.routeEmployees()
 	s.routeDevices()
+	s.routeAccount()
 
 	for _, item := range s.api.OpenAPI().Paths {
 		for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {

@@ -25,6 +25,7 @@ const (
 	Employee     = "emp"
 	Device       = "dev"
 	Approval     = "apv"
+	Mail         = "mail"
 )
 
 var (
