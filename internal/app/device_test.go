@@ -107,13 +107,28 @@ func TestDevicePairingAndPINSignIn(t *testing.T) {
 			t.Fatalf("Sam after unlock: %d %s", r.Status, r.Body)
 		}
 
+		// Sam changes his own PIN with the old one.
+		pause()
+		samTok := signIn(server, "5930").json(t)["access_token"].(string)
+		expectProblem(t, s.call("POST", "/api/v1/me/pin", samTok, map[string]string{"old_pin": "1111", "new_pin": "6060"}), 401, "invalid_pin")
+		if r := s.call("POST", "/api/v1/me/pin", samTok, map[string]string{"old_pin": "5930", "new_pin": "6060"}); r.Status != 200 {
+			t.Fatalf("own PIN change: %d %s", r.Status, r.Body)
+		}
+		expectProblem(t, s.call("POST", "/api/v1/me/pin", a.Token, map[string]string{"old_pin": "5930", "new_pin": "6060"}), 403, "not_on_a_device")
+		pause()
+		if r := signIn(server, "6060"); r.Status != 200 {
+			t.Fatalf("sign-in with the new PIN: %d %s", r.Status, r.Body)
+		}
+
 		// Revoking the iPad stops it on its next request.
 		id := reg.json(t)["device"].(map[string]any)["id"].(string)
 		if r := s.call("DELETE", "/api/v1/devices/"+id, a.Token, nil); r.Status != 200 || r.json(t)["revoked_at"] == nil {
 			t.Fatalf("revoke: %d %s", r.Status, r.Body)
 		}
 		pause()
-		expectProblem(t, signIn(server, "5930"), 401, "invalid_device_token")
+		expectProblem(t, signIn(server, "6060"), 401, "invalid_device_token")
+		// Sessions signed in on it end too.
+		expectProblem(t, s.call("GET", "/api/v1/employees", mgr.json(t)["access_token"].(string), nil), 401, "device_revoked")
 		b := s.signup("ipad-b@example.com")
 		expectProblem(t, s.call("DELETE", "/api/v1/devices/"+id, b.Token, nil), 404, "not_found")
 

@@ -174,3 +174,16 @@ func (s *Service) Devices(ctx context.Context, orgID string) ([]*Device, error) 
 func (s *Service) RevokeDevice(ctx context.Context, orgID, id string) (*Device, error) {
 	return s.store.RevokeDevice(ctx, orgID, id, s.now().UTC())
 }
+
+// CheckStaffDevice refuses a staff token whose device has been revoked
+// since it was issued: revoking an iPad ends the sessions on it at once.
+func (s *Service) CheckStaffDevice(ctx context.Context, p Principal) error {
+	if p.DeviceID == "" {
+		return nil
+	}
+	d, err := s.store.FindDevice(ctx, p.OrgID, p.DeviceID)
+	if apperr.Is(err, apperr.NotFound) || (err == nil && d.RevokedAt != nil) {
+		return apperr.New(apperr.Unauthenticated, "device_revoked", "the device this sign-in was made on has been revoked")
+	}
+	return err
+}

@@ -154,3 +154,19 @@ func (s *Service) UnlockPIN(ctx context.Context, orgID, employeeID string) error
 	}
 	return s.store.ClearPINAttempts(ctx, employeeID)
 }
+
+// ChangeOwnPIN lets an employee signed in on a device change their PIN by
+// typing the old one, which is rationed like any PIN on that device.
+func (s *Service) ChangeOwnPIN(ctx context.Context, p Principal, oldPIN, newPIN string) (*Employee, error) {
+	if p.DeviceID == "" {
+		return nil, apperr.New(apperr.Forbidden, "not_on_a_device", "sign in with your PIN on a device to change it")
+	}
+	d, err := s.store.FindDevice(ctx, p.OrgID, p.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.checkPIN(ctx, d, p.UserID, oldPIN); err != nil {
+		return nil, err
+	}
+	return s.SetPIN(ctx, p.OrgID, p.UserID, newPIN)
+}

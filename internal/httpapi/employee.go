@@ -71,8 +71,33 @@ type employeePINInput struct {
 	}
 }
 
+type ownPINInput struct {
+	Body struct {
+		OldPIN string `json:"old_pin" maxLength:"16"`
+		NewPIN string `json:"new_pin" maxLength:"16" doc:"4 to 6 digits"`
+	}
+}
+
+func (s *Server) handleOwnPIN(ctx context.Context, in *ownPINInput) (*employeeOutput, error) {
+	p, err := s.requirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.auth.ChangeOwnPIN(ctx, p, in.Body.OldPIN, in.Body.NewPIN)
+	if err != nil {
+		return nil, problemFor(ctx, s.logger, err)
+	}
+	return &employeeOutput{Status: http.StatusOK, Body: e}, nil
+}
+
 func (s *Server) routeEmployees() {
 	tags := []string{"Staff"}
+	huma.Register(s.api, huma.Operation{
+		OperationID: "own-pin-change", Method: http.MethodPost, Path: "/api/v1/me/pin", Tags: tags,
+		Summary:     "Change my PIN",
+		Description: "For an employee signed in by PIN on a device: the old PIN (rationed like a sign-in), then the new one.",
+		Security:    bearer, Errors: []int{401, 403, 409, 422, 429},
+	}, s.handleOwnPIN)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "employee-create", Method: http.MethodPost, Path: "/api/v1/employees", Tags: tags,
 		Summary: "Add an employee", DefaultStatus: http.StatusCreated, Security: bearer, Errors: []int{401, 403, 409, 422},

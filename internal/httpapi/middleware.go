@@ -212,6 +212,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		p, err := s.auth.Authenticate(token)
+		if err == nil {
+			err = s.auth.CheckStaffDevice(ctx, p)
+		}
 		if err != nil {
 			ctx = context.WithValue(ctx, keyAuthErr, err)
 		} else {
