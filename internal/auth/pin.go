@@ -81,7 +81,6 @@ func (s *Service) PINSignIn(ctx context.Context, d *Device, employeeID, pin stri
 // location (and who is employeeID, if given), counting a failure against
 // the device and employeeID, all under the counter's lock.
 func (s *Service) checkPIN(ctx context.Context, d *Device, employeeID, pin string) (*Employee, error) {
-	now := s.now().UTC()
 	var emp *Employee
 	if pinRE.MatchString(pin) {
 		e, err := s.store.FindEmployeeByPIN(ctx, d.LocationID, s.pinHash(d.LocationID, pin))
@@ -92,31 +91,13 @@ func (s *Service) checkPIN(ctx context.Context, d *Device, employeeID, pin strin
 			emp = e
 		}
 	}
-	var refused error
-	err := s.store.UpdatePINAttempts(ctx, d.ID, employeeID, func(a *PINAttempts) error {
-		if a.Failures > 0 && now.Sub(a.FirstFailure) >= PINWindow {
-			*a = PINAttempts{} // the window passed: start again
-		}
-		switch {
-		case a.Failures >= PINLockAfter:
-			refused = pinRefusal("pin_locked", "too many wrong PINs: locked until a manager unlocks it or the wait is over",
-				a.FirstFailure.Add(PINWindow).Sub(now))
-			return nil
-		case a.Failures >= PINBackoffAfter && now.Sub(a.LastFailure) < PINBackoff:
-			refused = pinRefusal("pin_backoff", "too many wrong PINs: wait before trying again", a.LastFailure.Add(PINBackoff).Sub(now))
-			return nil
-		case emp == nil:
-			if a.Failures == 0 {
-				a.FirstFailure = now
-			}
-			a.Failures++
-			a.LastFailure = now
-			refused = errBadPIN
-			return nil
-		}
-		*a = PINAttempts{}
-		return nil
-	})
+	refused, err := s.countPINAttempt(ctx, d, employeeID, emp != nil)
+	if err == nil && refused == nil && employeeID == "" {
+		// Signed in without saying who: the person the PIN names must not
+		// be locked out either, or leaving out employee_id would be a way
+		// around their lock.
+		refused, err = s.countPINAttempt(ctx, d, emp.ID, true)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +108,36 @@ func (s *Service) checkPIN(ctx context.Context, d *Device, employeeID, pin strin
 		return nil, refused
 	}
 	return emp, nil
+}
+
+// countPINAttempt applies the rationing rules to one counter under its
+// lock: it refuses while locked or backing off, and otherwise counts a
+// failure or, on success, clears the count.
+func (s *Service) countPINAttempt(ctx context.Context, d *Device, employeeID string, ok bool) (refused error, err error) {
+	now := s.now().UTC()
+	err = s.store.UpdatePINAttempts(ctx, d.ID, employeeID, func(a *PINAttempts) error {
+		if a.Failures > 0 && now.Sub(a.FirstFailure) >= PINWindow {
+			*a = PINAttempts{} // the window passed: start again
+		}
+		switch {
+		case a.Failures >= PINLockAfter:
+			refused = pinRefusal("pin_locked", "too many wrong PINs: locked until a manager unlocks it or the wait is over",
+				a.FirstFailure.Add(PINWindow).Sub(now))
+		case a.Failures >= PINBackoffAfter && now.Sub(a.LastFailure) < PINBackoff:
+			refused = pinRefusal("pin_backoff", "too many wrong PINs: wait before trying again", a.LastFailure.Add(PINBackoff).Sub(now))
+		case !ok:
+			if a.Failures == 0 {
+				a.FirstFailure = now
+			}
+			a.Failures++
+			a.LastFailure = now
+			refused = errBadPIN
+		default:
+			*a = PINAttempts{}
+		}
+		return nil
+	})
+	return refused, err
 }
 
 func pinRefusal(code, detail string, wait time.Duration) error {
