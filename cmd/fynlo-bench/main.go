@@ -16,6 +16,7 @@
 //	           time from POST /api/v1/locations to every client seeing the event
 //	startup    spawn `fynlo serve` -n times on a fresh data directory and time
 //	           spawn → /readyz 200
+//	pin        pair devices and time PIN sign-ins
 //
 // Scenarios that talk to a server take -url. With -url empty (the default)
 // the tool spawns the fynlo binary named by -server-bin (default: "fynlo"
@@ -84,6 +85,10 @@ var scenarios = map[string]scenario{
 	"startup": {
 		summary: "time from spawning `fynlo serve` to /readyz answering 200",
 		setup:   setupStartup,
+	},
+	"pin": {
+		summary: "PIN sign-in latency on paired devices (keyed hash, attempt counter, audit entry)",
+		setup:   setupPIN,
 	},
 }
 

@@ -105,7 +105,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		Logger: logger, Auth: authSvc, Tenants: tenant.NewService(db, clock), Audit: audit.NewService(db), Idempotency: a.idem,
 		Events: db, Hub: hub, Ready: a.ready, Registry: reg,
 	})
-	a.dispatcher.OnPublish = a.API.PublishedEvents
+	a.dispatcher.OnPublish = func(evs []event.Event) {
+		for _, e := range evs {
+			if e.Type == auth.EventRoleUpdated {
+				authSvc.InvalidateRole(e.OrgID, e.SubjectID)
+			}
+		}
+		a.API.PublishedEvents(evs)
+	}
 
 	var sender notify.Sender = notify.LogSender{Logger: logger}
 	if cfg.SMTPURL != "" {

@@ -129,6 +129,7 @@ type Service struct {
 	dummyHash func() (string, error)
 	verified  *tokenCache
 	pepper    []byte // the secret key of PIN hashes, kept outside the database
+	roles     *roleCache
 }
 
 // NewService returns a Service; pepper is the secret key PINs are hashed with.
@@ -137,7 +138,7 @@ func NewService(store Store, keys *KeySet, pepper []byte, cfg Config, now func()
 		return nil, errors.New("auth: the PIN pepper must be at least 32 bytes")
 	}
 	dummy := sync.OnceValues(func() (string, error) { return HashPassword("not-a-real-password", cfg.Password) })
-	return &Service{store: store, keys: keys, cfg: cfg, now: now, dummyHash: dummy, verified: newTokenCache(100_000), pepper: pepper}, nil
+	return &Service{store: store, keys: keys, cfg: cfg, now: now, dummyHash: dummy, verified: newTokenCache(100_000), pepper: pepper, roles: newRoleCache()}, nil
 }
 
 // Tokens are what a successful sign-in returns.

@@ -195,7 +195,16 @@ func (s *Service) Role(ctx context.Context, orgID, roleID string) (*Role, error)
 	if r, ok := builtIn[roleID]; ok {
 		return r, nil
 	}
-	return s.store.FindRole(ctx, orgID, roleID)
+	now := s.now()
+	if r := s.roles.get(orgID, roleID, now); r != nil {
+		return r, nil
+	}
+	r, err := s.store.FindRole(ctx, orgID, roleID)
+	if err != nil {
+		return nil, err
+	}
+	s.roles.put(r, now)
+	return r, nil
 }
 
 // Roles returns the built-in roles followed by org's own.
@@ -229,6 +238,7 @@ func (s *Service) UpdateRole(ctx context.Context, orgID, roleID string, p RolePa
 	if _, ok := builtIn[roleID]; ok {
 		return nil, apperr.New(apperr.Forbidden, "built_in_role", "built-in roles cannot be changed; make a custom role instead")
 	}
+	defer s.roles.drop(orgID, roleID) // this node sees the change on its very next request
 	return s.store.UpdateRole(ctx, orgID, roleID, func(r *Role) error {
 		if p.Version != r.Version {
 			return apperr.StaleVersion(r)

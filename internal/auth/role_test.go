@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/fynlo/fynlo/internal/apperr"
 )
@@ -69,5 +71,47 @@ func TestCustomRoleValidation(t *testing.T) {
 	}
 	if ok.Grants[0].Permission != PermOrderDiscount || !ok.Allows(PermOrderVoid) || ok.MaxDiscountBP() != 1500 {
 		t.Fatalf("valid role: %+v", ok)
+	}
+}
+
+// BenchmarkAuthorizeBuiltIn is the permission check of a request by a
+// built-in role: no database, a lookup and a scan of the grants.
+func BenchmarkAuthorizeBuiltIn(b *testing.B) {
+	ks, _ := NewKeySet(newKey(b))
+	svc, err := NewService(&pinFake{}, ks, make([]byte, 32), DefaultConfig, time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := Principal{UserID: "usr_1", OrgID: "org_1", Role: RoleManager}
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := svc.Authorize(ctx, p, PermStaffManage, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type roleFake struct {
+	pinFake
+	role *Role
+}
+
+func (f *roleFake) FindRole(context.Context, string, string) (*Role, error) { return f.role, nil }
+
+// BenchmarkAuthorizeCustomCached is the permission check of a custom role
+// once cached: what every request but the first in 30 s pays.
+func BenchmarkAuthorizeCustomCached(b *testing.B) {
+	ks, _ := NewKeySet(newKey(b))
+	r := &Role{ID: "rol_1", OrgID: "org_1", Name: "Lead", Grants: []Grant{{Permission: PermStaffManage}}}
+	svc, err := NewService(&roleFake{role: r}, ks, make([]byte, 32), DefaultConfig, time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := Principal{UserID: "usr_1", OrgID: "org_1", Role: "rol_1"}
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := svc.Authorize(ctx, p, PermStaffManage, ""); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

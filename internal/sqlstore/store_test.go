@@ -324,3 +324,40 @@ func TestConcurrentWritesKeepSequenceGapless(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkFindRole is the database part of a permission check by a
+// custom role: one prepared primary-key read.
+func BenchmarkFindRole(b *testing.B) {
+	for _, eng := range []string{"sqlite", "postgres"} {
+		b.Run(eng, func(b *testing.B) {
+			dsn := filepath.Join(b.TempDir(), "fynlo.db")
+			if eng == "postgres" {
+				dsn = testenv.Postgres(b)
+			}
+			ctx := context.Background()
+			db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Migrate(ctx); err != nil {
+				b.Fatal(err)
+			}
+			org := &tenant.Organization{ID: id.New(id.Organization), Name: "B", Country: "GB", Currency: "GBP", Timezone: "Europe/London", CreatedAt: now}
+			loc, _ := tenant.NewLocation(org, tenant.LocationInput{Name: "B"}, now)
+			u := &auth.User{ID: id.New(id.User), OrgID: org.ID, Name: "B", Email: id.New("e") + "@example.com", Role: auth.RoleOwner, CreatedAt: now}
+			if err := db.CreateSignup(ctx, org, loc, u, "h"); err != nil {
+				b.Fatal(err)
+			}
+			r := &auth.Role{ID: id.New(id.Role), OrgID: org.ID, Name: "Lead", Grants: []auth.Grant{{Permission: auth.PermStaffManage}}, Version: 1, CreatedAt: now, UpdatedAt: now}
+			if err := db.CreateRole(ctx, r); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := db.FindRole(ctx, org.ID, r.ID); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
