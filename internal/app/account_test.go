@@ -1,11 +1,15 @@
 package app_test
 
 import (
+	"encoding/json"
+	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/fynlo/fynlo/internal/app"
+	"github.com/fynlo/fynlo/internal/testenv"
 )
 
 var resetTokenRE = regexp.MustCompile(`pr_[A-Za-z0-9_-]{43}`)
@@ -94,4 +98,64 @@ func TestPasswordResetAndSessions(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestPasswordResetMailGoesOut sends the reset email through a real SMTP
+// server (Mailpit) and uses the link it carries.
+func TestPasswordResetMailGoesOut(t *testing.T) {
+	smtpAddr, mailAPI := testenv.Mailpit(t)
+	cfg := testConfig(t, "")
+	cfg.SMTPURL = "smtp://fynlo:secret@" + smtpAddr + "?from=no-reply@fynlo.test"
+	s := start(t, cfg)
+	a := s.signup("mailed@example.com")
+	if r := s.call("POST", "/api/v1/auth/password-reset", "", map[string]string{"email": a.Email}); r.Status != 202 {
+		t.Fatalf("reset: %d %s", r.Status, r.Body)
+	}
+	var list struct {
+		Messages []struct {
+			ID      string `json:"ID"`
+			Subject string `json:"Subject"`
+			To      []struct {
+				Address string `json:"Address"`
+			} `json:"To"`
+		} `json:"messages"`
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(list.Messages) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no mail reached Mailpit")
+		}
+		time.Sleep(100 * time.Millisecond)
+		getJSON(t, mailAPI+"/api/v1/messages", &list)
+	}
+	m := list.Messages[0]
+	if m.Subject != "Reset your Fynlo password" || len(m.To) != 1 || m.To[0].Address != a.Email {
+		t.Fatalf("mail: %+v", m)
+	}
+	var msg struct {
+		Text string `json:"Text"`
+	}
+	getJSON(t, mailAPI+"/api/v1/message/"+m.ID, &msg)
+	token := resetTokenRE.FindString(msg.Text)
+	if token == "" {
+		t.Fatalf("no token in the mail: %s", msg.Text)
+	}
+	if r := s.call("POST", "/api/v1/auth/password-reset/confirm", "", map[string]string{"token": token, "new_password": "mailed new password"}); r.Status != 204 {
+		t.Fatalf("confirm: %d %s", r.Status, r.Body)
+	}
+	if strings.Contains(s.logs.String(), token) {
+		t.Fatal("with SMTP configured, the reset token was still logged")
+	}
+}
+
+func getJSON(t *testing.T, url string, out any) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+		t.Fatal(err)
+	}
 }
