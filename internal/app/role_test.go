@@ -11,17 +11,7 @@ import (
 // tokenWithRole is a genuine token of a's user that says role: as the
 // server will issue to staff signing in with a PIN.
 func tokenWithRole(t *testing.T, cfg app.Config, a tenant, role string) string {
-	t.Helper()
-	key, kid := serverKey(t, cfg, a)
-	c := claimsOf(t, a)
-	c["role"] = role
-	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
-	tok.Header["kid"] = kid
-	s, err := tok.SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return mintToken(t, cfg, a, func(c jwt.MapClaims) { c["role"] = role })
 }
 
 func TestRolesAndPermissions(t *testing.T) {

@@ -82,26 +82,20 @@ func TestAlgNoneRefused(t *testing.T) {
 	}
 	expectProblem(t, s.call("GET", "/api/v1/me", unsigned, nil), 401, "invalid_token")
 	// A genuine signature over claims without an expiry.
-	noExp := claimsOf(t, a)
-	delete(noExp, "exp")
-	key, kid := serverKey(t, cfg, a)
-	tok2 := jwt.NewWithClaims(jwt.SigningMethodEdDSA, noExp)
-	tok2.Header["kid"] = kid
-	forever, err := tok2.SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	forever := mintToken(t, cfg, a, func(c jwt.MapClaims) { delete(c, "exp") })
 	expectProblem(t, s.call("GET", "/api/v1/me", forever, nil), 401, "invalid_token")
 	// A token with its signature stripped.
 	parts := strings.Split(a.Token, ".")
 	expectProblem(t, s.call("GET", "/api/v1/me", parts[0]+"."+parts[1]+".", nil), 401, "invalid_token")
 }
 
-// shortToken is a genuine token of a's that expires in d.
-func shortToken(t *testing.T, cfg app.Config, a tenant, d time.Duration) string {
+// mintToken signs, with the server's own key, a's token claims as change
+// leaves them: the genuine article, altered.
+func mintToken(t *testing.T, cfg app.Config, a tenant, change func(jwt.MapClaims)) string {
+	t.Helper()
 	key, kid := serverKey(t, cfg, a)
 	c := claimsOf(t, a)
-	c["exp"] = time.Now().Add(d).Unix()
+	change(c)
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
 	tok.Header["kid"] = kid
 	s, err := tok.SignedString(key)
@@ -109,4 +103,9 @@ func shortToken(t *testing.T, cfg app.Config, a tenant, d time.Duration) string 
 		t.Fatal(err)
 	}
 	return s
+}
+
+// shortToken is a genuine token of a's that expires in d.
+func shortToken(t *testing.T, cfg app.Config, a tenant, d time.Duration) string {
+	return mintToken(t, cfg, a, func(c jwt.MapClaims) { c["exp"] = time.Now().Add(d).Unix() })
 }
