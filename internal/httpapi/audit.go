@@ -59,11 +59,7 @@ func (s *Server) handleAuditList(ctx context.Context, in *auditListInput) (*audi
 		return nil, problemFor(ctx, s.logger, err)
 	}
 	out := &auditListOutput{}
-	if len(es) > in.Limit {
-		es = es[:in.Limit]
-		out.Body.NextCursor = es[len(es)-1].Seq
-	}
-	out.Body.Items = es
+	out.Body.Items, out.Body.NextCursor = page(es, in.Limit, func(x audit.Entry) int64 { return x.Seq })
 	return out, nil
 }
 

@@ -166,11 +166,7 @@ func (s *Server) handleEmployeeList(ctx context.Context, in *employeeListInput) 
 		return nil, problemFor(ctx, s.logger, err)
 	}
 	out := &employeeListOutput{}
-	if len(es) > in.Limit {
-		es = es[:in.Limit]
-		out.Body.NextCursor = es[len(es)-1].ID
-	}
-	out.Body.Items = es
+	out.Body.Items, out.Body.NextCursor = page(es, in.Limit, func(x *auth.Employee) string { return x.ID })
 	return out, nil
 }
 

@@ -111,11 +111,7 @@ func (s *Server) handleLocationList(ctx context.Context, in *locationListInput) 
 		return nil, problemFor(ctx, s.logger, err)
 	}
 	out := &locationListOutput{}
-	if len(ls) > in.Limit {
-		ls = ls[:in.Limit]
-		out.Body.NextCursor = ls[len(ls)-1].ID
-	}
-	out.Body.Items = ls
+	out.Body.Items, out.Body.NextCursor = page(ls, in.Limit, func(x *tenant.Location) string { return x.ID })
 	return out, nil
 }
 

@@ -189,6 +189,17 @@ var (
 	deviceBearer = []map[string][]string{{"device": {}}}
 )
 
+// page trims a list read with limit+1 rows to limit and returns the cursor
+// of its last item when there is more to read (the zero cursor when not).
+func page[T any, C any](items []T, limit int, cursor func(T) C) ([]T, C) {
+	var next C
+	if len(items) > limit {
+		items = items[:limit]
+		next = cursor(items[len(items)-1])
+	}
+	return items, next
+}
+
 // needs marks an operation as requiring a permission: authFirst checks it
 // before the request body is even read, so a refused caller learns nothing
 // about what a valid request looks like, and the reference shows it.
