@@ -37,6 +37,12 @@ func TestPermissionMatrix(t *testing.T) {
 		{"GET", "/api/v1/devices", nil, auth.PermStaffManage},
 		{"POST", "/api/v1/devices", map[string]any{"location_id": "", "name": ""}, auth.PermStaffManage},
 		{"DELETE", "/api/v1/devices/dev_none", nil, auth.PermStaffManage},
+		{"POST", "/api/v1/tax-categories", map[string]any{"name": "", "rates": map[string]int{}}, auth.PermMenuEdit},
+		{"PATCH", "/api/v1/tax-categories/txc_none", map[string]any{"version": 1}, auth.PermMenuEdit},
+		{"DELETE", "/api/v1/tax-categories/txc_none", nil, auth.PermMenuEdit},
+		{"POST", "/api/v1/categories", map[string]any{"name": ""}, auth.PermMenuEdit},
+		{"PATCH", "/api/v1/categories/cat_none", map[string]any{"version": 1}, auth.PermMenuEdit},
+		{"DELETE", "/api/v1/categories/cat_none", nil, auth.PermMenuEdit},
 	}
 	for _, role := range auth.BuiltInRoles() {
 		tok := tokenWithRole(t, cfg, a, role.ID)

@@ -24,6 +24,7 @@ import (
 	"github.com/fynlo/fynlo/internal/auth"
 	"github.com/fynlo/fynlo/internal/event"
 	"github.com/fynlo/fynlo/internal/idempotency"
+	"github.com/fynlo/fynlo/internal/menu"
 	"github.com/fynlo/fynlo/internal/tenant"
 	"github.com/fynlo/fynlo/internal/web"
 )
@@ -42,6 +43,7 @@ type Deps struct {
 	Auth        *auth.Service
 	Tenants     *tenant.Service
 	Audit       *audit.Service
+	Menu        *menu.Service
 	Idempotency *idempotency.Service
 	Events      event.Log
 	Hub         *event.Hub
@@ -58,6 +60,7 @@ type Server struct {
 	auth    *auth.Service
 	tenants *tenant.Service
 	audit   *audit.Service
+	menu    *menu.Service
 	idem    *idempotency.Service
 	events  event.Log
 	hub     *event.Hub
@@ -80,7 +83,7 @@ func New(cfg Config, d Deps) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, audit: d.Audit, idem: d.Idempotency,
+	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, audit: d.Audit, menu: d.Menu, idem: d.Idempotency,
 		events: d.Events, hub: d.Hub, ready: d.Ready, metrics: newMetrics(d.Registry), limits: newLimiter()}
 	s.stopping, s.stop = context.WithCancel(context.Background())
 
@@ -113,6 +116,7 @@ func New(cfg Config, d Deps) *Server {
 	s.routeEmployees()
 	s.routeDevices()
 	s.routeAccount()
+	s.routeMenu()
 
 	for _, item := range s.api.OpenAPI().Paths {
 		for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {

@@ -26,6 +26,8 @@ const (
 	Device       = "dev"
 	Approval     = "apv"
 	Mail         = "mail"
+	TaxCategory  = "txc"
+	Category     = "cat"
 )
 
 var (

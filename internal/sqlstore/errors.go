@@ -67,6 +67,10 @@ func conflict(constraint string, err error) error {
 		return &apperr.Error{Kind: apperr.Conflict, Code: "pin_taken", Detail: "another employee at this location has this PIN; choose another",
 			Fields: []apperr.FieldError{{Field: "pin", Reason: "is in use at this location"}}, Err: err}
 	}
+	if strings.Contains(constraint, "tax_categories_org_name") || strings.Contains(constraint, "tax_categories.org_id, tax_categories.name") {
+		return &apperr.Error{Kind: apperr.Conflict, Code: "name_taken", Detail: "a tax category with this name already exists",
+			Fields: []apperr.FieldError{{Field: "name", Reason: "is already taken"}}, Err: err}
+	}
 	if strings.Contains(constraint, "roles_org_name") || strings.Contains(constraint, "roles.org_id, roles.name") {
 		return &apperr.Error{Kind: apperr.Conflict, Code: "role_name_taken", Detail: "a role with this name already exists",
 			Fields: []apperr.FieldError{{Field: "name", Reason: "is already the name of a role"}}, Err: err}

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"time"
@@ -36,3 +37,24 @@ func timePtr(t sql.NullTime) *time.Time {
 	u := t.Time.UTC()
 	return &u
 }
+
+// queryAll runs a read query and scans every row with scan.
+func queryAll[T any](ctx context.Context, db *DB, scan func(rowScanner) (*T, error), query string, args ...any) ([]*T, error) {
+	rows, err := db.query(ctx, query, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := []*T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, v)
+	}
+	return out, translate(rows.Err())
+}
+
+// clockNow stamps events of deletions, which carry no object with a time.
+func clockNow() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
