@@ -117,6 +117,7 @@ func New(cfg Config, d Deps) *Server {
 	s.routeDevices()
 	s.routeAccount()
 	s.routeMenu()
+	s.routeItems()
 
 	for _, item := range s.api.OpenAPI().Paths {
 		for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {

@@ -28,6 +28,8 @@ const (
 	Mail         = "mail"
 	TaxCategory  = "txc"
 	Category     = "cat"
+	Item         = "itm"
+	Variant      = "var"
 )
 
 var (

@@ -2,8 +2,9 @@
 // variants and modifiers, the tax categories that decide their VAT, the
 // allergens on them, and their availability at each location.
 //
-// This first part holds tax categories and categories; items, modifiers,
-// availability and the one-request menu snapshot follow (issue 4).
+// So far: tax categories, categories and items with their variants,
+// barcodes, allergens and dietary flags; modifiers, availability and the
+// one-request menu snapshot follow (issue 4).
 package menu
 
 import (
@@ -90,11 +91,14 @@ type Store interface {
 // Service applies the menu's rules.
 type Service struct {
 	store Store
+	items ItemStore
 	now   func() time.Time
 }
 
 // NewService returns a Service.
-func NewService(store Store, now func() time.Time) *Service { return &Service{store: store, now: now} }
+func NewService(store Store, items ItemStore, now func() time.Time) *Service {
+	return &Service{store: store, items: items, now: now}
+}
 
 func validName(f *apperr.Fields, name string, max int) string {
 	name = strings.TrimSpace(name)

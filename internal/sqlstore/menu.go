@@ -73,6 +73,13 @@ func (db *DB) UpdateTaxCategory(ctx context.Context, orgID, id string, update fu
 // DeleteTaxCategory implements menu.Store.
 func (db *DB) DeleteTaxCategory(ctx context.Context, orgID, id string) error {
 	return db.inTx(ctx, func(tx *Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM items WHERE org_id = $1 AND tax_category_id = $2`, orgID, id).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return apperr.New(apperr.Conflict, "tax_category_in_use", "items (archived ones too) use this tax category; move them first")
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM tax_categories WHERE org_id = $1 AND id = $2`, orgID, id)
 		if err != nil {
 			return err
@@ -153,11 +160,12 @@ func (db *DB) UpdateCategory(ctx context.Context, orgID, id string, update func(
 func (db *DB) DeleteCategory(ctx context.Context, orgID, id string) error {
 	return db.inTx(ctx, func(tx *Tx) error {
 		var children int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM categories WHERE parent_id = $1`, id).Scan(&children); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM categories WHERE parent_id = $1)
+			+ (SELECT COUNT(*) FROM items WHERE category_id = $1)`, id).Scan(&children); err != nil {
 			return err
 		}
 		if children > 0 {
-			return apperr.New(apperr.Conflict, "category_in_use", "the category holds other categories; move or delete them first")
+			return apperr.New(apperr.Conflict, "category_in_use", "the category holds categories or items (archived ones too); move them first")
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM categories WHERE org_id = $1 AND id = $2`, orgID, id)
 		if err != nil {

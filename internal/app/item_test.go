@@ -1,0 +1,85 @@
+package app_test
+
+import (
+	"testing"
+
+	"github.com/fynlo/fynlo/internal/app"
+)
+
+func TestItems(t *testing.T) {
+	engines(t, func(t *testing.T, cfg app.Config) {
+		s := start(t, cfg)
+		a := s.signup("items@example.com")
+		tok := a.Token
+		hot := s.call("POST", "/api/v1/tax-categories", tok, map[string]any{"name": "Hot food",
+			"rates": map[string]int{"dine_in": 2000, "takeaway": 2000, "delivery": 2000}}).json(t)["id"].(string)
+		mains := s.call("POST", "/api/v1/categories", tok, map[string]any{"name": "Mains"}).json(t)["id"].(string)
+		gbp := func(p int) map[string]any { return map[string]any{"amount": p, "currency": "GBP"} }
+		item := func(name string, variants ...map[string]any) map[string]any {
+			return map[string]any{"name": name, "category_id": mains, "tax_category_id": hot, "kitchen_station": "fryer", "course": 2,
+				"variants": variants, "allergens": []string{"fish", "cereals_gluten", "fish"}, "cost_price": gbp(420)}
+		}
+		r := s.call("POST", "/api/v1/items", tok, item("Fish and chips",
+			map[string]any{"name": "Regular", "price": gbp(1450), "barcodes": []string{"5012345678900"}},
+			map[string]any{"name": "Large", "price": gbp(1750)}))
+		if r.Status != 201 {
+			t.Fatalf("create item: %d %s", r.Status, r.Body)
+		}
+		fish := r.json(t)
+		fishID := fish["id"].(string)
+		if al := fish["allergens"].([]any); len(al) != 2 || al[0] != "cereals_gluten" {
+			t.Fatalf("allergens not cleaned: %v", al)
+		}
+		if v := fish["variants"].([]any); len(v) != 2 || v[0].(map[string]any)["id"] == "" {
+			t.Fatalf("variants: %v", v)
+		}
+
+		// Bad input names the field and writes nothing.
+		expectProblem(t, s.call("POST", "/api/v1/items", tok, item("Cheap", map[string]any{"name": "R", "price": gbp(-1)})),
+			422, "invalid_field", "variants[0].price.amount")
+		expectProblem(t, s.call("POST", "/api/v1/items", tok, item("Free", map[string]any{"name": "R"})), 422, "invalid_field", "variants[0].price")
+		expectProblem(t, s.call("POST", "/api/v1/items", tok, item("Twin", map[string]any{"name": "R", "price": gbp(100), "barcodes": []string{"5012345678900"}})),
+			422, "barcode_taken", "variants.barcodes")
+		bad := item("Lost", map[string]any{"name": "R", "price": gbp(100)})
+		bad["category_id"] = "cat_01jdq3x2v8s9k7m4n5p6q7r8s9"
+		bad["allergens"] = []string{"nightshade"}
+		expectProblem(t, s.call("POST", "/api/v1/items", tok, bad), 422, "invalid_field", "category_id", "allergens[0]")
+		if n := len(s.call("GET", "/api/v1/items", tok, nil).json(t)["items"].([]any)); n != 1 {
+			t.Fatalf("items after bad input = %d, want 1", n)
+		}
+
+		// The scanner finds it; a versioned change; a stale one is refused.
+		found := s.call("GET", "/api/v1/items?barcode=5012345678900", tok, nil).json(t)["items"].([]any)
+		if len(found) != 1 || found[0].(map[string]any)["id"] != fishID {
+			t.Fatalf("barcode lookup: %v", found)
+		}
+		upd := s.call("PATCH", "/api/v1/items/"+fishID, tok, map[string]any{"version": 1, "name": "Fish & chips", "dietary": []string{"dairy_free"}})
+		if upd.Status != 200 || upd.json(t)["version"] != float64(2) {
+			t.Fatalf("update: %d %s", upd.Status, upd.Body)
+		}
+		expectProblem(t, s.call("PATCH", "/api/v1/items/"+fishID, tok, map[string]any{"version": 1, "name": "Old"}), 409, "version_conflict")
+
+		// Archiving takes it off the menu, keeps it, and frees its barcode.
+		if r := s.call("DELETE", "/api/v1/items/"+fishID, tok, nil); r.Status != 200 || r.json(t)["archived"] != true {
+			t.Fatalf("archive: %d %s", r.Status, r.Body)
+		}
+		if n := len(s.call("GET", "/api/v1/items", tok, nil).json(t)["items"].([]any)); n != 0 {
+			t.Fatalf("archived item still listed")
+		}
+		if n := len(s.call("GET", "/api/v1/items?archived=true", tok, nil).json(t)["items"].([]any)); n != 1 {
+			t.Fatalf("archived item lost")
+		}
+		if r := s.call("POST", "/api/v1/items", tok, item("Haddock", map[string]any{"name": "R", "price": gbp(1500), "barcodes": []string{"5012345678900"}})); r.Status != 201 {
+			t.Fatalf("barcode not freed: %d %s", r.Status, r.Body)
+		}
+		expectProblem(t, s.call("DELETE", "/api/v1/tax-categories/"+hot, tok, nil), 409, "tax_category_in_use")
+		expectProblem(t, s.call("DELETE", "/api/v1/categories/"+mains, tok, nil), 409, "category_in_use")
+
+		// Tenancy and permissions.
+		b := s.signup("items-b@example.com")
+		expectProblem(t, s.call("GET", "/api/v1/items/"+fishID, b.Token, nil), 404, "not_found")
+		expectProblem(t, s.call("PATCH", "/api/v1/items/"+fishID, b.Token, map[string]any{"version": 3, "name": "Mine"}), 404, "not_found")
+		expectProblem(t, s.call("POST", "/api/v1/items", tokenWithRole(t, cfg, a, "server"), item("X", map[string]any{"name": "R", "price": gbp(1)})),
+			403, "permission_denied")
+	})
+}
