@@ -103,7 +103,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	db.OnCommit = a.dispatcher.Notify
 	a.API = httpapi.New(httpapi.Config{Version: Version, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
 		TrustProxyHeaders: cfg.TrustProxy}, httpapi.Deps{
-		Logger: logger, Auth: authSvc, Tenants: tenant.NewService(db, clock), Audit: audit.NewService(db), Menu: menu.NewService(db, db, clock), Idempotency: a.idem,
+		Logger: logger, Auth: authSvc, Tenants: tenant.NewService(db, clock), Audit: audit.NewService(db), Menu: menu.NewService(db, db, db, clock), Idempotency: a.idem,
 		Events: db, Hub: hub, Ready: a.ready, Registry: reg,
 	})
 	a.dispatcher.OnPublish = func(evs []event.Event) {

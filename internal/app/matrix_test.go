@@ -46,6 +46,9 @@ func TestPermissionMatrix(t *testing.T) {
 		{"POST", "/api/v1/items", map[string]any{"name": ""}, auth.PermMenuEdit},
 		{"PATCH", "/api/v1/items/itm_none", map[string]any{"version": 1}, auth.PermMenuEdit},
 		{"DELETE", "/api/v1/items/itm_none", nil, auth.PermMenuEdit},
+		{"POST", "/api/v1/modifier-groups", map[string]any{"name": ""}, auth.PermMenuEdit},
+		{"PATCH", "/api/v1/modifier-groups/mgp_none", map[string]any{"version": 1}, auth.PermMenuEdit},
+		{"DELETE", "/api/v1/modifier-groups/mgp_none", nil, auth.PermMenuEdit},
 	}
 	for _, role := range auth.BuiltInRoles() {
 		tok := tokenWithRole(t, cfg, a, role.ID)

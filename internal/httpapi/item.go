@@ -29,6 +29,7 @@ type itemBody struct {
 	Course         int            `json:"course,omitempty" required:"false" minimum:"0" maximum:"9"`
 	CostPrice      *money.Money   `json:"cost_price,omitempty" required:"false"`
 	Variants       []menu.Variant `json:"variants" minItems:"1" maxItems:"20"`
+	ModifierGroups []string       `json:"modifier_group_ids,omitempty" required:"false" maxItems:"20" doc:"asked in this order"`
 	Allergens      []string       `json:"allergens,omitempty" required:"false" maxItems:"14"`
 	Dietary        []string       `json:"dietary,omitempty" required:"false" maxItems:"10"`
 }
@@ -66,6 +67,7 @@ type itemPatchInput struct {
 		Course         *int            `json:"course,omitempty" required:"false" minimum:"0" maximum:"9"`
 		CostPrice      *money.Money    `json:"cost_price,omitempty" required:"false"`
 		Variants       *[]menu.Variant `json:"variants,omitempty" required:"false" minItems:"1" maxItems:"20"`
+		ModifierGroups *[]string       `json:"modifier_group_ids,omitempty" required:"false" maxItems:"20"`
 		Allergens      *[]string       `json:"allergens,omitempty" required:"false" maxItems:"14"`
 		Dietary        *[]string       `json:"dietary,omitempty" required:"false" maxItems:"10"`
 	}
@@ -111,7 +113,7 @@ func (s *Server) handleItemCreate(ctx context.Context, in *itemCreateInput) (*it
 	b := in.Body
 	it, err := s.menu.CreateItem(ctx, p.OrgID, menu.ItemInput{ID: b.ID, CategoryID: b.CategoryID, Name: b.Name, Description: b.Description,
 		ImageURL: b.ImageURL, TaxCategoryID: b.TaxCategoryID, KitchenStation: b.KitchenStation, Course: b.Course, CostPrice: b.CostPrice,
-		Variants: b.Variants, Allergens: b.Allergens, Dietary: b.Dietary})
+		Variants: b.Variants, ModifierGroups: b.ModifierGroups, Allergens: b.Allergens, Dietary: b.Dietary})
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
@@ -153,7 +155,7 @@ func (s *Server) handleItemUpdate(ctx context.Context, in *itemPatchInput) (*ite
 	b := in.Body
 	it, err := s.menu.UpdateItem(ctx, p.OrgID, in.ID, menu.ItemPatch{Version: b.Version, CategoryID: b.CategoryID, Name: b.Name,
 		Description: b.Description, ImageURL: b.ImageURL, TaxCategoryID: b.TaxCategoryID, KitchenStation: b.KitchenStation, Course: b.Course,
-		CostPrice: b.CostPrice, Variants: b.Variants, Allergens: b.Allergens, Dietary: b.Dietary})
+		CostPrice: b.CostPrice, Variants: b.Variants, ModifierGroups: b.ModifierGroups, Allergens: b.Allergens, Dietary: b.Dietary})
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}

@@ -118,6 +118,7 @@ func New(cfg Config, d Deps) *Server {
 	s.routeAccount()
 	s.routeMenu()
 	s.routeItems()
+	s.routeModifiers()
 
 	for _, item := range s.api.OpenAPI().Paths {
 		for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {

@@ -17,19 +17,21 @@ import (
 
 // Prefixes of the object types defined so far.
 const (
-	Organization = "org"
-	Location     = "loc"
-	User         = "usr"
-	Session      = "ses"
-	Role         = "rol"
-	Employee     = "emp"
-	Device       = "dev"
-	Approval     = "apv"
-	Mail         = "mail"
-	TaxCategory  = "txc"
-	Category     = "cat"
-	Item         = "itm"
-	Variant      = "var"
+	Organization  = "org"
+	Location      = "loc"
+	User          = "usr"
+	Session       = "ses"
+	Role          = "rol"
+	Employee      = "emp"
+	Device        = "dev"
+	Approval      = "apv"
+	Mail          = "mail"
+	TaxCategory   = "txc"
+	Category      = "cat"
+	Item          = "itm"
+	Variant       = "var"
+	ModifierGroup = "mgp"
+	Modifier      = "mod"
 )
 
 var (

@@ -46,6 +46,7 @@ type Item struct {
 	Course         int          `json:"course,omitempty" doc:"1 starters, 2 mains, 3 desserts...; 0 for none"`
 	CostPrice      *money.Money `json:"cost_price,omitempty" doc:"for the cost of goods sold"`
 	Variants       []Variant    `json:"variants"`
+	ModifierGroups []string     `json:"modifier_group_ids" doc:"asked in this order when the item is ordered"`
 	Allergens      []string     `json:"allergens"`
 	Dietary        []string     `json:"dietary"`
 	Archived       bool         `json:"archived" doc:"deleted from the menu; kept for the history of orders"`
@@ -156,6 +157,22 @@ func (s *Service) validateItem(ctx context.Context, it *Item) error {
 			seen[b] = true
 		}
 	}
+	if it.ModifierGroups == nil {
+		it.ModifierGroups = []string{}
+	}
+	for i, g := range it.ModifierGroups {
+		field := "modifier_group_ids[" + strconv.Itoa(i) + "]"
+		if slices.Index(it.ModifierGroups, g) != i {
+			f.Add(field, "appears twice")
+			continue
+		}
+		if _, err := s.modifiers.FindModifierGroup(ctx, it.OrgID, g); err != nil {
+			if !apperr.Is(err, apperr.NotFound) {
+				return err
+			}
+			f.Add(field, "is not a modifier group of this organization")
+		}
+	}
 	for i, a := range it.Allergens {
 		if !slices.Contains(Allergens, a) {
 			f.Add("allergens["+strconv.Itoa(i)+"]", "is not one of the 14 declared allergens")
@@ -194,6 +211,7 @@ type ItemInput struct {
 	Course         int
 	CostPrice      *money.Money
 	Variants       []Variant
+	ModifierGroups []string
 	Allergens      []string
 	Dietary        []string
 }
@@ -203,7 +221,7 @@ func (s *Service) CreateItem(ctx context.Context, orgID string, in ItemInput) (*
 	now := s.now().UTC()
 	it := &Item{ID: in.ID, OrgID: orgID, CategoryID: in.CategoryID, Name: in.Name, Description: in.Description, ImageURL: in.ImageURL,
 		TaxCategoryID: in.TaxCategoryID, KitchenStation: in.KitchenStation, Course: in.Course, CostPrice: in.CostPrice,
-		Variants: append([]Variant{}, in.Variants...), Allergens: append([]string{}, in.Allergens...), Dietary: append([]string{}, in.Dietary...),
+		Variants: append([]Variant{}, in.Variants...), ModifierGroups: append([]string{}, in.ModifierGroups...), Allergens: append([]string{}, in.Allergens...), Dietary: append([]string{}, in.Dietary...),
 		Version: 1, CreatedAt: now, UpdatedAt: now}
 	if it.ID == "" {
 		it.ID = id.New(id.Item)
@@ -243,6 +261,7 @@ type ItemPatch struct {
 	Course         *int
 	CostPrice      *money.Money
 	Variants       *[]Variant
+	ModifierGroups *[]string
 	Allergens      *[]string
 	Dietary        *[]string
 }
@@ -272,6 +291,9 @@ func (s *Service) UpdateItem(ctx context.Context, orgID, id string, p ItemPatch)
 		}
 		if p.Variants != nil {
 			it.Variants = append([]Variant{}, (*p.Variants)...)
+		}
+		if p.ModifierGroups != nil {
+			it.ModifierGroups = append([]string{}, (*p.ModifierGroups)...)
 		}
 		if p.Allergens != nil {
 			it.Allergens = append([]string{}, (*p.Allergens)...)

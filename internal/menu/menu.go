@@ -90,14 +90,15 @@ type Store interface {
 
 // Service applies the menu's rules.
 type Service struct {
-	store Store
-	items ItemStore
-	now   func() time.Time
+	store     Store
+	items     ItemStore
+	modifiers ModifierStore
+	now       func() time.Time
 }
 
 // NewService returns a Service.
-func NewService(store Store, items ItemStore, now func() time.Time) *Service {
-	return &Service{store: store, items: items, now: now}
+func NewService(store Store, items ItemStore, modifiers ModifierStore, now func() time.Time) *Service {
+	return &Service{store: store, items: items, modifiers: modifiers, now: now}
 }
 
 func validName(f *apperr.Fields, name string, max int) string {

@@ -40,7 +40,17 @@ func itemArgs(it *menu.Item) ([]any, error) {
 	return []any{it.ID, it.OrgID, it.CategoryID, it.TaxCategoryID, it.Name, string(body), it.Archived, it.Version, ts(it.CreatedAt), ts(it.UpdatedAt)}, nil
 }
 
-func writeBarcodes(ctx context.Context, tx *Tx, it *menu.Item) error {
+// writeItemLinks replaces the item's rows in the side tables: its
+// barcodes (unique per organization) and the modifier groups it asks.
+func writeItemLinks(ctx context.Context, tx *Tx, it *menu.Item) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM item_modifier_groups WHERE item_id = $1`, it.ID); err != nil {
+		return err
+	}
+	for i, g := range it.ModifierGroups {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO item_modifier_groups (item_id, group_id, position) VALUES ($1, $2, $3)`, it.ID, g, i); err != nil {
+			return fmt.Errorf("link modifier group: %w", err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM item_barcodes WHERE item_id = $1`, it.ID); err != nil {
 		return err
 	}
@@ -72,7 +82,7 @@ func (db *DB) CreateItem(ctx context.Context, it *menu.Item) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO items (`+itemColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, args...); err != nil {
 			return fmt.Errorf("insert item: %w", err)
 		}
-		if err := writeBarcodes(ctx, tx, it); err != nil {
+		if err := writeItemLinks(ctx, tx, it); err != nil {
 			return err
 		}
 		return tx.emit(ctx, it.OrgID, menu.EventItemCreated, "", it.ID, it, it.CreatedAt)
@@ -122,7 +132,7 @@ func (db *DB) UpdateItem(ctx context.Context, orgID, id string, update func(*men
 			it.Version, ts(it.UpdatedAt), orgID, id); err != nil {
 			return fmt.Errorf("update item: %w", err)
 		}
-		if err := writeBarcodes(ctx, tx, it); err != nil {
+		if err := writeItemLinks(ctx, tx, it); err != nil {
 			return err
 		}
 		out = it
