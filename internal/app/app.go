@@ -101,15 +101,19 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, logger: logger, DB: db, idem: idempotency.NewService(db, clock)}
 	a.dispatcher = event.NewDispatcher(db, hub, logger)
 	db.OnCommit = a.dispatcher.Notify
+	menuSvc := menu.NewService(db, db, db, clock)
 	a.API = httpapi.New(httpapi.Config{Version: Version, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
 		TrustProxyHeaders: cfg.TrustProxy}, httpapi.Deps{
-		Logger: logger, Auth: authSvc, Tenants: tenant.NewService(db, clock), Audit: audit.NewService(db), Menu: menu.NewService(db, db, db, clock), Idempotency: a.idem,
+		Logger: logger, Auth: authSvc, Tenants: tenant.NewService(db, clock), Audit: audit.NewService(db), Menu: menuSvc, Idempotency: a.idem,
 		Events: db, Hub: hub, Ready: a.ready, Registry: reg,
 	})
 	a.dispatcher.OnPublish = func(evs []event.Event) {
 		for _, e := range evs {
-			if e.Type == auth.EventRoleUpdated {
+			switch {
+			case e.Type == auth.EventRoleUpdated:
 				authSvc.InvalidateRole(e.OrgID, e.SubjectID)
+			case menu.IsMenuEvent(e.Type):
+				menuSvc.Invalidate(e.OrgID)
 			}
 		}
 		a.API.PublishedEvents(evs)

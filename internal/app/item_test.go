@@ -83,3 +83,44 @@ func TestItems(t *testing.T) {
 			403, "permission_denied")
 	})
 }
+
+// TestMenuSnapshot: the whole menu in one request, an ETag that turns a
+// repeat into 304, and a change that shows on the very next request.
+func TestMenuSnapshot(t *testing.T) {
+	engines(t, func(t *testing.T, cfg app.Config) {
+		s := start(t, cfg)
+		a := s.signup("snapshot@example.com")
+		tok := a.Token
+		gbp := func(p int) map[string]any { return map[string]any{"amount": p, "currency": "GBP"} }
+		tax := s.call("POST", "/api/v1/tax-categories", tok, map[string]any{"name": "Hot food",
+			"rates": map[string]int{"dine_in": 2000, "takeaway": 2000, "delivery": 2000}}).json(t)["id"].(string)
+		cat := s.call("POST", "/api/v1/categories", tok, map[string]any{"name": "Mains"}).json(t)["id"].(string)
+		fish := s.call("POST", "/api/v1/items", tok, map[string]any{"name": "Fish", "category_id": cat, "tax_category_id": tax,
+			"variants": []map[string]any{{"name": "R", "price": gbp(1450)}}}).json(t)
+
+		path := "/api/v1/locations/" + a.LocationID + "/menu"
+		first := s.call("GET", path, tok, nil)
+		etag := first.Header.Get("ETag")
+		m := first.json(t)
+		if first.Status != 200 || etag == "" || len(m["items"].([]any)) != 1 || len(m["categories"].([]any)) != 1 || len(m["tax_categories"].([]any)) != 1 {
+			t.Fatalf("menu: %d %s", first.Status, first.Body)
+		}
+		if r := s.call("GET", path, tok, nil, "If-None-Match", etag); r.Status != 304 || len(r.Body) != 0 {
+			t.Fatalf("unchanged menu: %d %q", r.Status, r.Body)
+		}
+		// A server's iPad reads the same menu.
+		if r := s.call("GET", path, tokenWithRole(t, cfg, a, "server"), nil, "If-None-Match", etag); r.Status != 304 {
+			t.Fatalf("server's menu: %d", r.Status)
+		}
+
+		// A change shows on the very next request, with a new ETag.
+		s.call("PATCH", "/api/v1/items/"+fish["id"].(string), tok, map[string]any{"version": 1, "name": "Battered haddock"})
+		next := s.call("GET", path, tok, nil, "If-None-Match", etag)
+		if next.Status != 200 || next.Header.Get("ETag") == etag ||
+			next.json(t)["items"].([]any)[0].(map[string]any)["name"] != "Battered haddock" {
+			t.Fatalf("menu after a change: %d %s", next.Status, next.Body)
+		}
+		b := s.signup("snapshot-b@example.com")
+		expectProblem(t, s.call("GET", path, b.Token, nil), 404, "not_found")
+	})
+}

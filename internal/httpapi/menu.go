@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -75,8 +76,61 @@ type categoryPatchInput struct {
 
 type noContentOutput struct{}
 
+type menuInput struct {
+	ID          string `path:"id" maxLength:"64" doc:"location ID"`
+	IfNoneMatch string `header:"If-None-Match" required:"false" maxLength:"200" doc:"the ETag of the menu you hold"`
+}
+
+type menuOutput struct {
+	Status       int
+	ETag         string `header:"ETag"`
+	CacheControl string `header:"Cache-Control"`
+	ContentType  string `header:"Content-Type"`
+	Body         []byte
+}
+
+func (s *Server) handleMenu(ctx context.Context, in *menuInput) (*menuOutput, error) {
+	p, err := s.requirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.tenants.Location(ctx, p.OrgID, in.ID); err != nil {
+		return nil, problemFor(ctx, s.logger, err)
+	}
+	snap, err := s.menu.Menu(ctx, p.OrgID, in.ID)
+	if err != nil {
+		return nil, problemFor(ctx, s.logger, err)
+	}
+	out := &menuOutput{Status: http.StatusOK, ETag: snap.ETag, CacheControl: "private, no-cache", ContentType: "application/json"}
+	if etagMatches(in.IfNoneMatch, snap.ETag) {
+		out.Status = http.StatusNotModified
+		return out, nil
+	}
+	out.Body = snap.JSON
+	return out, nil
+}
+
+// etagMatches implements If-None-Match's weak comparison (RFC 9110 §13.1.2).
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Server) routeMenu() {
 	tags := []string{"Menu"}
+	huma.Register(s.api, huma.Operation{
+		OperationID: "location-menu", Method: http.MethodGet, Path: "/api/v1/locations/{id}/menu", Tags: tags,
+		Summary: "The whole menu of a location, in one request",
+		Description: "Everything a POS needs: tax categories, categories, items with variants, modifier groups. Served from " +
+			"a snapshot rebuilt when the menu changes, with an ETag: send it back as If-None-Match and an unchanged menu " +
+			"answers 304 with no body. Watch the event stream for menu changes.",
+		Security: bearer, Errors: []int{401, 404},
+	}, s.handleMenu)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "tax-category-list", Method: http.MethodGet, Path: "/api/v1/tax-categories", Tags: tags,
 		Summary: "List tax categories", Security: bearer, Errors: []int{401},

@@ -218,6 +218,7 @@ type ItemInput struct {
 
 // CreateItem adds an item to org.
 func (s *Service) CreateItem(ctx context.Context, orgID string, in ItemInput) (*Item, error) {
+	defer s.Invalidate(orgID) // this node serves the change on its very next menu request
 	now := s.now().UTC()
 	it := &Item{ID: in.ID, OrgID: orgID, CategoryID: in.CategoryID, Name: in.Name, Description: in.Description, ImageURL: in.ImageURL,
 		TaxCategoryID: in.TaxCategoryID, KitchenStation: in.KitchenStation, Course: in.Course, CostPrice: in.CostPrice,
@@ -268,6 +269,7 @@ type ItemPatch struct {
 
 // UpdateItem changes one of org's items.
 func (s *Service) UpdateItem(ctx context.Context, orgID, id string, p ItemPatch) (*Item, error) {
+	defer s.Invalidate(orgID) // this node serves the change on its very next menu request
 	return s.items.UpdateItem(ctx, orgID, id, func(it *Item) error {
 		if p.Version != it.Version {
 			return apperr.StaleVersion(it)
@@ -312,6 +314,7 @@ func (s *Service) UpdateItem(ctx context.Context, orgID, id string, p ItemPatch)
 
 // ArchiveItem takes an item off the menu; orders that sold it keep it.
 func (s *Service) ArchiveItem(ctx context.Context, orgID, id string) (*Item, error) {
+	defer s.Invalidate(orgID) // this node serves the change on its very next menu request
 	return s.items.UpdateItem(ctx, orgID, id, func(it *Item) error {
 		if !it.Archived {
 			it.Archived = true

@@ -94,6 +94,7 @@ type Service struct {
 	items     ItemStore
 	modifiers ModifierStore
 	now       func() time.Time
+	cache     snapshots
 }
 
 // NewService returns a Service.
@@ -132,6 +133,7 @@ func (s *Service) TaxCategory(ctx context.Context, orgID, id string) (*TaxCatego
 
 // CreateTaxCategory adds a tax category to org.
 func (s *Service) CreateTaxCategory(ctx context.Context, orgID, name string, rates Rates) (*TaxCategory, error) {
+	defer s.Invalidate(orgID) // this node serves the change on its very next menu request
 	now := s.now().UTC()
 	t := &TaxCategory{ID: id.New(id.TaxCategory), OrgID: orgID, Name: name, Rates: rates, Version: 1, CreatedAt: now, UpdatedAt: now}
 	if err := t.validate(); err != nil {
@@ -149,6 +151,7 @@ type TaxCategoryPatch struct {
 
 // UpdateTaxCategory changes one of org's tax categories.
 func (s *Service) UpdateTaxCategory(ctx context.Context, orgID, id string, p TaxCategoryPatch) (*TaxCategory, error) {
+	defer s.Invalidate(orgID) // this node serves the change on its very next menu request
 	return s.store.UpdateTaxCategory(ctx, orgID, id, func(t *TaxCategory) error {
 		if p.Version != t.Version {
 			return apperr.StaleVersion(t)
@@ -170,6 +173,7 @@ func (s *Service) UpdateTaxCategory(ctx context.Context, orgID, id string, p Tax
 
 // DeleteTaxCategory removes one of org's tax categories no item uses.
 func (s *Service) DeleteTaxCategory(ctx context.Context, orgID, id string) error {
+	defer s.Invalidate(orgID) // this node serves the change on its very next menu request
 	return s.store.DeleteTaxCategory(ctx, orgID, id)
 }
 
@@ -226,6 +230,7 @@ type CategoryInput struct {
 
 // CreateCategory adds a category to org.
 func (s *Service) CreateCategory(ctx context.Context, orgID string, in CategoryInput) (*Category, error) {
+	defer s.Invalidate(orgID) // this node serves the change on its very next menu request
 	now := s.now().UTC()
 	c := &Category{ID: in.ID, OrgID: orgID, Name: in.Name, ParentID: in.ParentID, Position: in.Position, Color: in.Color,
 		Version: 1, CreatedAt: now, UpdatedAt: now}
@@ -251,6 +256,7 @@ type CategoryPatch struct {
 
 // UpdateCategory changes one of org's categories.
 func (s *Service) UpdateCategory(ctx context.Context, orgID, id string, p CategoryPatch) (*Category, error) {
+	defer s.Invalidate(orgID) // this node serves the change on its very next menu request
 	return s.store.UpdateCategory(ctx, orgID, id, func(c *Category) error {
 		if p.Version != c.Version {
 			return apperr.StaleVersion(c)
@@ -278,5 +284,6 @@ func (s *Service) UpdateCategory(ctx context.Context, orgID, id string, p Catego
 
 // DeleteCategory removes one of org's categories that holds nothing.
 func (s *Service) DeleteCategory(ctx context.Context, orgID, id string) error {
+	defer s.Invalidate(orgID) // this node serves the change on its very next menu request
 	return s.store.DeleteCategory(ctx, orgID, id)
 }

@@ -129,6 +129,7 @@ type ModifierGroupInput struct {
 
 // CreateModifierGroup adds a modifier group to org.
 func (s *Service) CreateModifierGroup(ctx context.Context, orgID string, in ModifierGroupInput) (*ModifierGroup, error) {
+	defer s.Invalidate(orgID) // this node serves the change on its very next menu request
 	now := s.now().UTC()
 	g := &ModifierGroup{ID: id.New(id.ModifierGroup), OrgID: orgID, Name: in.Name, MinSelect: in.MinSelect, MaxSelect: in.MaxSelect,
 		FreeAllowance: in.FreeAllowance, PreModifiers: append([]string{}, in.PreModifiers...), Modifiers: append([]Modifier{}, in.Modifiers...),
@@ -162,6 +163,7 @@ type ModifierGroupPatch struct {
 
 // UpdateModifierGroup changes one of org's modifier groups.
 func (s *Service) UpdateModifierGroup(ctx context.Context, orgID, id string, p ModifierGroupPatch) (*ModifierGroup, error) {
+	defer s.Invalidate(orgID) // this node serves the change on its very next menu request
 	return s.modifiers.UpdateModifierGroup(ctx, orgID, id, func(g *ModifierGroup) error {
 		if p.Version != g.Version {
 			return apperr.StaleVersion(g)
@@ -191,5 +193,6 @@ func (s *Service) UpdateModifierGroup(ctx context.Context, orgID, id string, p M
 
 // DeleteModifierGroup removes one of org's modifier groups no item uses.
 func (s *Service) DeleteModifierGroup(ctx context.Context, orgID, id string) error {
+	defer s.Invalidate(orgID) // this node serves the change on its very next menu request
 	return s.modifiers.DeleteModifierGroup(ctx, orgID, id)
 }

@@ -1,0 +1,115 @@
+package menu
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Snapshot is everything a POS needs to show one location's menu, encoded
+// once and served to every iPad that asks until the menu changes.
+type Snapshot struct {
+	JSON []byte // the body of GET /locations/{id}/menu
+	ETag string // a strong validator of JSON
+}
+
+// snapshotView is the shape of the menu document.
+type snapshotView struct {
+	LocationID     string           `json:"location_id"`
+	BuiltAt        time.Time        `json:"built_at"`
+	TaxCategories  []*TaxCategory   `json:"tax_categories"`
+	Categories     []*Category      `json:"categories"`
+	Items          []*Item          `json:"items"`
+	ModifierGroups []*ModifierGroup `json:"modifier_groups"`
+}
+
+// snapshots caches built menus per location. An organization's entries are
+// dropped whenever its menu changes: at once by this node's own writes,
+// and through the events for changes made elsewhere.
+type snapshots struct {
+	mu sync.Mutex
+	m  map[string]map[string]*Snapshot // org → location → snapshot
+}
+
+func (c *snapshots) get(orgID, locationID string) *Snapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[orgID][locationID]
+}
+
+func (c *snapshots) put(orgID, locationID string, s *Snapshot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]map[string]*Snapshot)
+	}
+	if c.m[orgID] == nil {
+		c.m[orgID] = make(map[string]*Snapshot)
+	}
+	c.m[orgID][locationID] = s
+}
+
+func (c *snapshots) drop(orgID string) {
+	c.mu.Lock()
+	delete(c.m, orgID)
+	c.mu.Unlock()
+}
+
+// IsMenuEvent reports whether an event type changes menus.
+func IsMenuEvent(typ string) bool {
+	for _, p := range []string{"tax_category.", "category.", "item.", "modifier_group."} {
+		if strings.HasPrefix(typ, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Invalidate forgets org's built menus; the wiring calls it for every menu
+// event, so changes made on another node show here too.
+func (s *Service) Invalidate(orgID string) { s.cache.drop(orgID) }
+
+// Menu returns the menu of one of org's locations (the caller checks the
+// location is org's), building it if it is not cached.
+func (s *Service) Menu(ctx context.Context, orgID, locationID string) (*Snapshot, error) {
+	if snap := s.cache.get(orgID, locationID); snap != nil {
+		return snap, nil
+	}
+	view := snapshotView{LocationID: locationID, BuiltAt: s.now().UTC()}
+	var err error
+	if view.TaxCategories, err = s.store.FindTaxCategories(ctx, orgID); err != nil {
+		return nil, err
+	}
+	if view.Categories, err = s.store.FindCategories(ctx, orgID); err != nil {
+		return nil, err
+	}
+	if view.ModifierGroups, err = s.modifiers.FindModifierGroups(ctx, orgID); err != nil {
+		return nil, err
+	}
+	for after := ""; ; {
+		page, err := s.items.FindItems(ctx, orgID, ItemFilter{After: after, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		view.Items = append(view.Items, page...)
+		if len(page) < 1000 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	if view.Items == nil {
+		view.Items = []*Item{}
+	}
+	body, err := json.Marshal(view)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	snap := &Snapshot{JSON: append(body, '\n'), ETag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+	s.cache.put(orgID, locationID, snap)
+	return snap, nil
+}
