@@ -101,7 +101,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, logger: logger, DB: db, idem: idempotency.NewService(db, clock)}
 	a.dispatcher = event.NewDispatcher(db, hub, logger)
 	db.OnCommit = a.dispatcher.Notify
-	menuSvc := menu.NewService(db, db, db, clock)
+	menuSvc := menu.NewService(db, clock)
 	a.API = httpapi.New(httpapi.Config{Version: Version, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
 		TrustProxyHeaders: cfg.TrustProxy}, httpapi.Deps{
 		Logger: logger, Auth: authSvc, Tenants: tenant.NewService(db, clock), Audit: audit.NewService(db), Menu: menuSvc, Idempotency: a.idem,

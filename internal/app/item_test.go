@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/fynlo/fynlo/internal/app"
 )
@@ -122,5 +123,67 @@ func TestMenuSnapshot(t *testing.T) {
 		}
 		b := s.signup("snapshot-b@example.com")
 		expectProblem(t, s.call("GET", path, b.Token, nil), 404, "not_found")
+	})
+}
+
+// TestEightySix: the kitchen 86es the fish; the menu says so at once, the
+// iPads hear it on the stream, and it comes back by itself when asked to.
+func TestEightySix(t *testing.T) {
+	engines(t, func(t *testing.T, cfg app.Config) {
+		s := start(t, cfg)
+		a := s.signup("86@example.com")
+		tok := a.Token
+		gbp := func(p int) map[string]any { return map[string]any{"amount": p, "currency": "GBP"} }
+		tax := s.call("POST", "/api/v1/tax-categories", tok, map[string]any{"name": "Hot food",
+			"rates": map[string]int{"dine_in": 2000, "takeaway": 2000, "delivery": 2000}}).json(t)["id"].(string)
+		cat := s.call("POST", "/api/v1/categories", tok, map[string]any{"name": "Mains"}).json(t)["id"].(string)
+		fish := s.call("POST", "/api/v1/items", tok, map[string]any{"name": "Fish", "category_id": cat, "tax_category_id": tax,
+			"variants": []map[string]any{{"name": "R", "price": gbp(1450)}}}).json(t)
+		fishID := fish["id"].(string)
+		variant := fish["variants"].([]any)[0].(map[string]any)["id"].(string)
+		menuPath := "/api/v1/locations/" + a.LocationID + "/menu"
+		etag := s.call("GET", menuPath, tok, nil).Header.Get("ETag")
+		ws := dial(t, s, tok, "")
+
+		kitchen := tokenWithRole(t, cfg, a, "kitchen")
+		path := "/api/v1/locations/" + a.LocationID + "/availability/" + fishID
+		r := s.call("PUT", path, kitchen, map[string]any{"version": 0, "unavailable": true, "reason": "sold out",
+			"price_overrides": map[string]any{variant: gbp(1500)}})
+		if r.Status != 200 || r.json(t)["version"] != float64(1) {
+			t.Fatalf("86: %d %s", r.Status, r.Body)
+		}
+		for e := next(t, ws); ; e = next(t, ws) {
+			if e.Type == "availability.updated" {
+				if e.SubjectID != fishID || e.LocationID != a.LocationID {
+					t.Fatalf("event: %+v", e)
+				}
+				break
+			}
+		}
+		m := s.call("GET", menuPath, tok, nil, "If-None-Match", etag)
+		av := m.json(t)["availability"].(map[string]any)[fishID].(map[string]any)
+		if m.Status != 200 || av["unavailable"] != true || av["reason"] != "sold out" {
+			t.Fatalf("menu after 86: %d %s", m.Status, m.Body)
+		}
+		expectProblem(t, s.call("PUT", path, kitchen, map[string]any{"version": 0, "unavailable": false}), 409, "version_conflict")
+		expectProblem(t, s.call("PUT", path, kitchen, map[string]any{"version": 1, "unavailable": true,
+			"price_overrides": map[string]any{"var_01jdq3x2v8s9k7m4n5p6q7r8s9": gbp(1)}}), 422, "invalid_field", "price_overrides.var_01jdq3x2v8s9k7m4n5p6q7r8s9")
+		expectProblem(t, s.call("PUT", path, tokenWithRole(t, cfg, a, "server"), map[string]any{"version": 1, "unavailable": false}), 403, "permission_denied")
+
+		// Back by itself: 86'd until a moment from now.
+		until := time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+		if r := s.call("PUT", path, kitchen, map[string]any{"version": 1, "unavailable": true, "reason": "fryer down", "until": until}); r.Status != 200 {
+			t.Fatalf("86 until: %d %s", r.Status, r.Body)
+		}
+		if av := s.call("GET", menuPath, tok, nil).json(t)["availability"].(map[string]any)[fishID].(map[string]any); av["unavailable"] != true {
+			t.Fatalf("not 86'd: %v", av)
+		}
+		time.Sleep(1600 * time.Millisecond)
+		if av := s.call("GET", menuPath, tok, nil).json(t)["availability"].(map[string]any)[fishID].(map[string]any); av["unavailable"] != false {
+			t.Fatalf("did not come back: %v", av)
+		}
+		b := s.signup("86-b@example.com")
+		expectProblem(t, s.call("PUT", "/api/v1/locations/"+b.LocationID+"/availability/"+fishID, b.Token, map[string]any{"version": 0, "unavailable": true}),
+			404, "not_found")
 	})
 }

@@ -18,6 +18,7 @@ import (
 // server decides what they may do, from their role, on every request.
 const (
 	PermMenuEdit       = "menu.edit"
+	PermMenu86         = "menu.86"        // take an item off (or back on) at a location, set stock
 	PermOrderDiscount  = "order.discount" // up to the grant's MaxDiscountBP
 	PermOrderVoid      = "order.void"
 	PermOrderComp      = "order.comp"
@@ -33,7 +34,7 @@ const (
 )
 
 // Permissions lists every permission, for validation and documentation.
-var Permissions = []string{PermMenuEdit, PermOrderDiscount, PermOrderVoid, PermOrderComp, PermOrderReopen,
+var Permissions = []string{PermMenuEdit, PermMenu86, PermOrderDiscount, PermOrderVoid, PermOrderComp, PermOrderReopen,
 	PermPaymentRefund, PermCashOpenDrawer, PermCashPaidInOut, PermCashNoSale, PermReportView, PermAuditView,
 	PermStaffManage, PermSettingsManage}
 
@@ -84,14 +85,14 @@ func grants(maxDiscount int, perms ...string) []Grant {
 // approval (issue 3's override), the failure Odoo users report most.
 var builtIn = map[string]*Role{
 	RoleOwner: {ID: RoleOwner, Name: "Owner", Grants: grants(10000, Permissions...)},
-	RoleManager: {ID: RoleManager, Name: "Manager", Grants: grants(10000, PermMenuEdit, PermOrderDiscount, PermOrderVoid, PermOrderComp,
+	RoleManager: {ID: RoleManager, Name: "Manager", Grants: grants(10000, PermMenuEdit, PermMenu86, PermOrderDiscount, PermOrderVoid, PermOrderComp,
 		PermOrderReopen, PermPaymentRefund, PermCashOpenDrawer, PermCashPaidInOut, PermCashNoSale, PermReportView, PermAuditView, PermStaffManage)},
-	RoleSupervisor: {ID: RoleSupervisor, Name: "Supervisor", Grants: grants(2000, PermOrderDiscount, PermOrderVoid, PermOrderComp,
+	RoleSupervisor: {ID: RoleSupervisor, Name: "Supervisor", Grants: grants(2000, PermMenu86, PermOrderDiscount, PermOrderVoid, PermOrderComp,
 		PermOrderReopen, PermCashOpenDrawer, PermCashPaidInOut, PermCashNoSale, PermReportView)},
 	RoleServer:    {ID: RoleServer, Name: "Server", Grants: []Grant{}},
-	RoleBartender: {ID: RoleBartender, Name: "Bartender", Grants: grants(0, PermCashOpenDrawer)},
+	RoleBartender: {ID: RoleBartender, Name: "Bartender", Grants: grants(0, PermMenu86, PermCashOpenDrawer)},
 	RoleCashier:   {ID: RoleCashier, Name: "Cashier", Grants: grants(0, PermCashOpenDrawer, PermCashPaidInOut, PermCashNoSale)},
-	RoleKitchen:   {ID: RoleKitchen, Name: "Kitchen", Grants: []Grant{}},
+	RoleKitchen:   {ID: RoleKitchen, Name: "Kitchen", Grants: grants(0, PermMenu86)},
 }
 
 func init() {

@@ -13,14 +13,14 @@ func TestBuiltInRoleMatrix(t *testing.T) {
 	all := Permissions
 	want := map[string][]string{
 		RoleOwner: all,
-		RoleManager: {PermMenuEdit, PermOrderDiscount, PermOrderVoid, PermOrderComp, PermOrderReopen, PermPaymentRefund,
+		RoleManager: {PermMenuEdit, PermMenu86, PermOrderDiscount, PermOrderVoid, PermOrderComp, PermOrderReopen, PermPaymentRefund,
 			PermCashOpenDrawer, PermCashPaidInOut, PermCashNoSale, PermReportView, PermAuditView, PermStaffManage},
-		RoleSupervisor: {PermOrderDiscount, PermOrderVoid, PermOrderComp, PermOrderReopen, PermCashOpenDrawer, PermCashPaidInOut,
+		RoleSupervisor: {PermMenu86, PermOrderDiscount, PermOrderVoid, PermOrderComp, PermOrderReopen, PermCashOpenDrawer, PermCashPaidInOut,
 			PermCashNoSale, PermReportView},
 		RoleServer:    {},
-		RoleBartender: {PermCashOpenDrawer},
+		RoleBartender: {PermMenu86, PermCashOpenDrawer},
 		RoleCashier:   {PermCashOpenDrawer, PermCashPaidInOut, PermCashNoSale},
-		RoleKitchen:   {},
+		RoleKitchen:   {PermMenu86},
 	}
 	discount := map[string]int{RoleOwner: 10000, RoleManager: 10000, RoleSupervisor: 2000}
 	for _, r := range BuiltInRoles() {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/fynlo/fynlo/internal/auth"
 	"github.com/fynlo/fynlo/internal/menu"
+	"github.com/fynlo/fynlo/internal/money"
 )
 
 type taxCategoryOutput struct {
@@ -76,6 +78,40 @@ type categoryPatchInput struct {
 
 type noContentOutput struct{}
 
+type availabilityInput struct {
+	LocationID string `path:"id" maxLength:"64"`
+	ItemID     string `path:"item_id" maxLength:"64"`
+	Body       struct {
+		Version        int64                  `json:"version" minimum:"0" doc:"the version you last read; 0 when the item had none here"`
+		Unavailable    bool                   `json:"unavailable" doc:"true to 86 the item here"`
+		Reason         string                 `json:"reason,omitempty" required:"false" maxLength:"120" example:"sold out"`
+		Until          *time.Time             `json:"until,omitempty" required:"false" doc:"when it comes back by itself"`
+		Stock          *int                   `json:"stock,omitempty" required:"false" minimum:"0"`
+		PriceOverrides map[string]money.Money `json:"price_overrides,omitempty" required:"false" doc:"variant ID → price at this location"`
+	}
+}
+
+type availabilityOutput struct {
+	Body *menu.Availability
+}
+
+func (s *Server) handleAvailability(ctx context.Context, in *availabilityInput) (*availabilityOutput, error) {
+	p, err := s.requirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.tenants.Location(ctx, p.OrgID, in.LocationID); err != nil {
+		return nil, problemFor(ctx, s.logger, err)
+	}
+	b := in.Body
+	a, err := s.menu.SetAvailability(ctx, p.OrgID, in.LocationID, in.ItemID, menu.AvailabilityInput{Version: b.Version,
+		Unavailable: b.Unavailable, Reason: b.Reason, Until: b.Until, Stock: b.Stock, PriceOverrides: b.PriceOverrides})
+	if err != nil {
+		return nil, problemFor(ctx, s.logger, err)
+	}
+	return &availabilityOutput{Body: a}, nil
+}
+
 type menuInput struct {
 	ID          string `path:"id" maxLength:"64" doc:"location ID"`
 	IfNoneMatch string `header:"If-None-Match" required:"false" maxLength:"200" doc:"the ETag of the menu you hold"`
@@ -131,6 +167,14 @@ func (s *Server) routeMenu() {
 			"answers 304 with no body. Watch the event stream for menu changes.",
 		Security: bearer, Errors: []int{401, 404},
 	}, s.handleMenu)
+	huma.Register(s.api, huma.Operation{
+		OperationID: "item-availability", Method: http.MethodPut, Path: "/api/v1/locations/{id}/availability/{item_id}", Tags: tags,
+		Summary: "86 an item, set its stock or its price at a location",
+		Description: "Replaces the item's availability at the location. An 86 with until comes back by itself then. " +
+			"The change is on the event stream (availability.updated) and in the next menu request.",
+		Security: bearer, Errors: []int{401, 403, 404, 409, 422},
+		Metadata: needs(auth.PermMenu86),
+	}, s.handleAvailability)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "tax-category-list", Method: http.MethodGet, Path: "/api/v1/tax-categories", Tags: tags,
 		Summary: "List tax categories", Security: bearer, Errors: []int{401},

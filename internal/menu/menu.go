@@ -93,13 +93,22 @@ type Service struct {
 	store     Store
 	items     ItemStore
 	modifiers ModifierStore
+	avail     AvailabilityStore
 	now       func() time.Time
 	cache     snapshots
 }
 
+// Stores are what the menu persists through; one database implements all.
+type Stores interface {
+	Store
+	ItemStore
+	ModifierStore
+	AvailabilityStore
+}
+
 // NewService returns a Service.
-func NewService(store Store, items ItemStore, modifiers ModifierStore, now func() time.Time) *Service {
-	return &Service{store: store, items: items, modifiers: modifiers, now: now}
+func NewService(stores Stores, now func() time.Time) *Service {
+	return &Service{store: stores, items: stores, modifiers: stores, avail: stores, now: now}
 }
 
 func validName(f *apperr.Fields, name string, max int) string {

@@ -15,6 +15,9 @@ import (
 type Snapshot struct {
 	JSON []byte // the body of GET /locations/{id}/menu
 	ETag string // a strong validator of JSON
+	// Expires is when an 86 with an until time lapses: the snapshot must
+	// be rebuilt then, though nothing was written. Zero for never.
+	Expires time.Time
 }
 
 // snapshotView is the shape of the menu document.
@@ -25,6 +28,9 @@ type snapshotView struct {
 	Categories     []*Category      `json:"categories"`
 	Items          []*Item          `json:"items"`
 	ModifierGroups []*ModifierGroup `json:"modifier_groups"`
+	// Availability holds this location's 86s, stock counts and prices,
+	// by item ID; items absent from it are available at their own prices.
+	Availability map[string]*Availability `json:"availability"`
 }
 
 // snapshots caches built menus per location. An organization's entries are
@@ -61,7 +67,7 @@ func (c *snapshots) drop(orgID string) {
 
 // IsMenuEvent reports whether an event type changes menus.
 func IsMenuEvent(typ string) bool {
-	for _, p := range []string{"tax_category.", "category.", "item.", "modifier_group."} {
+	for _, p := range []string{"tax_category.", "category.", "item.", "modifier_group.", "availability."} {
 		if strings.HasPrefix(typ, p) {
 			return true
 		}
@@ -76,11 +82,26 @@ func (s *Service) Invalidate(orgID string) { s.cache.drop(orgID) }
 // Menu returns the menu of one of org's locations (the caller checks the
 // location is org's), building it if it is not cached.
 func (s *Service) Menu(ctx context.Context, orgID, locationID string) (*Snapshot, error) {
-	if snap := s.cache.get(orgID, locationID); snap != nil {
+	now := s.now().UTC()
+	if snap := s.cache.get(orgID, locationID); snap != nil && (snap.Expires.IsZero() || now.Before(snap.Expires)) {
 		return snap, nil
 	}
-	view := snapshotView{LocationID: locationID, BuiltAt: s.now().UTC()}
-	var err error
+	view := snapshotView{LocationID: locationID, BuiltAt: now, Availability: map[string]*Availability{}}
+	var expires time.Time
+	avail, err := s.avail.FindAvailability(ctx, orgID, locationID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range avail {
+		if a.Unavailable && a.Until != nil {
+			if !now.Before(*a.Until) {
+				a.Unavailable, a.Until, a.Reason = false, nil, "" // back by itself
+			} else if expires.IsZero() || a.Until.Before(expires) {
+				expires = *a.Until
+			}
+		}
+		view.Availability[a.ItemID] = a
+	}
 	if view.TaxCategories, err = s.store.FindTaxCategories(ctx, orgID); err != nil {
 		return nil, err
 	}
@@ -109,7 +130,7 @@ func (s *Service) Menu(ctx context.Context, orgID, locationID string) (*Snapshot
 		return nil, err
 	}
 	sum := sha256.Sum256(body)
-	snap := &Snapshot{JSON: append(body, '\n'), ETag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+	snap := &Snapshot{JSON: append(body, '\n'), ETag: `"` + hex.EncodeToString(sum[:12]) + `"`, Expires: expires}
 	s.cache.put(orgID, locationID, snap)
 	return snap, nil
 }
