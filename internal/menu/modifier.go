@@ -171,10 +171,14 @@ func (s *Service) UpdateModifierGroup(ctx context.Context, orgID, id string, p M
 		if p.Name != nil {
 			g.Name = *p.Name
 		}
-		for dst, v := range map[*int]*int{&g.MinSelect: p.MinSelect, &g.MaxSelect: p.MaxSelect, &g.FreeAllowance: p.FreeAllowance} {
-			if v != nil {
-				*dst = *v
-			}
+		if p.MinSelect != nil {
+			g.MinSelect = *p.MinSelect
+		}
+		if p.MaxSelect != nil {
+			g.MaxSelect = *p.MaxSelect
+		}
+		if p.FreeAllowance != nil {
+			g.FreeAllowance = *p.FreeAllowance
 		}
 		if p.PreModifiers != nil {
 			g.PreModifiers = append([]string{}, (*p.PreModifiers)...)
