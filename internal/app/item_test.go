@@ -171,14 +171,14 @@ func TestEightySix(t *testing.T) {
 		expectProblem(t, s.call("PUT", path, tokenWithRole(t, cfg, a, "server"), map[string]any{"version": 1, "unavailable": false}), 403, "permission_denied")
 
 		// Back by itself: 86'd until a moment from now.
-		until := time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+		until := time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339Nano)
 		if r := s.call("PUT", path, kitchen, map[string]any{"version": 1, "unavailable": true, "reason": "fryer down", "until": until}); r.Status != 200 {
 			t.Fatalf("86 until: %d %s", r.Status, r.Body)
 		}
 		if av := s.call("GET", menuPath, tok, nil).json(t)["availability"].(map[string]any)[fishID].(map[string]any); av["unavailable"] != true {
 			t.Fatalf("not 86'd: %v", av)
 		}
-		time.Sleep(1600 * time.Millisecond)
+		time.Sleep(3100 * time.Millisecond)
 		if av := s.call("GET", menuPath, tok, nil).json(t)["availability"].(map[string]any)[fishID].(map[string]any); av["unavailable"] != false {
 			t.Fatalf("did not come back: %v", av)
 		}
