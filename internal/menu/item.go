@@ -173,21 +173,27 @@ func (s *Service) validateItem(ctx context.Context, it *Item) error {
 			f.Add(field, "is not a modifier group of this organization")
 		}
 	}
-	for i, a := range it.Allergens {
-		if !slices.Contains(Allergens, a) {
-			f.Add("allergens["+strconv.Itoa(i)+"]", "is not one of the 14 declared allergens")
-		}
-	}
-	for i, d := range it.Dietary {
-		if !slices.Contains(DietaryFlags, d) {
-			f.Add("dietary["+strconv.Itoa(i)+"]", "is not a dietary flag ("+strings.Join(DietaryFlags, ", ")+")")
-		}
-	}
-	slices.Sort(it.Allergens)
-	it.Allergens = slices.Compact(it.Allergens)
-	slices.Sort(it.Dietary)
-	it.Dietary = slices.Compact(it.Dietary)
+	validLabels(&f, "", &it.Allergens, &it.Dietary)
 	return f.Err()
+}
+
+// validLabels checks allergens and dietary flags against the lists, and
+// sorts them without repeats; prefix is the field path they sit under.
+func validLabels(f *apperr.Fields, prefix string, allergens, dietary *[]string) {
+	for i, a := range *allergens {
+		if !slices.Contains(Allergens, a) {
+			f.Add(prefix+"allergens["+strconv.Itoa(i)+"]", "is not one of the 14 declared allergens")
+		}
+	}
+	for i, d := range *dietary {
+		if !slices.Contains(DietaryFlags, d) {
+			f.Add(prefix+"dietary["+strconv.Itoa(i)+"]", "is not a dietary flag ("+strings.Join(DietaryFlags, ", ")+")")
+		}
+	}
+	slices.Sort(*allergens)
+	*allergens = slices.Compact(*allergens)
+	slices.Sort(*dietary)
+	*dietary = slices.Compact(*dietary)
 }
 
 func validPrice(f *apperr.Fields, field string, m money.Money) {

@@ -103,16 +103,7 @@ func (g *ModifierGroup) validate() error {
 			f.Add(field+".name", "must be 1 to 80 characters")
 		}
 		validPrice(&f, field+".price", m.Price)
-		for j, a := range m.Allergens {
-			if !slices.Contains(Allergens, a) {
-				f.Add(field+".allergens["+strconv.Itoa(j)+"]", "is not one of the 14 declared allergens")
-			}
-		}
-		for j, d := range m.Dietary {
-			if !slices.Contains(DietaryFlags, d) {
-				f.Add(field+".dietary["+strconv.Itoa(j)+"]", "is not a dietary flag")
-			}
-		}
+		validLabels(&f, field+".", &m.Allergens, &m.Dietary)
 	}
 	return f.Err()
 }
