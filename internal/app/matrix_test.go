@@ -49,6 +49,7 @@ func TestPermissionMatrix(t *testing.T) {
 		{"POST", "/api/v1/modifier-groups", map[string]any{"name": ""}, auth.PermMenuEdit},
 		{"PATCH", "/api/v1/modifier-groups/mgp_none", map[string]any{"version": 1}, auth.PermMenuEdit},
 		{"DELETE", "/api/v1/modifier-groups/mgp_none", nil, auth.PermMenuEdit},
+		{"POST", "/api/v1/menu/batch", map[string]any{}, auth.PermMenuEdit},
 		{"PUT", "/api/v1/locations/" + a.LocationID + "/availability/itm_none", map[string]any{"version": 0, "unavailable": true}, auth.PermMenu86},
 	}
 	for _, role := range auth.BuiltInRoles() {

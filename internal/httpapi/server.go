@@ -118,6 +118,7 @@ func New(cfg Config, d Deps) *Server {
 	s.routeAccount()
 	s.routeMenu()
 	s.routeItems()
+	s.routeBatch()
 	s.routeModifiers()
 
 	for _, item := range s.api.OpenAPI().Paths {

@@ -88,8 +88,9 @@ var (
 	stationRE = regexp.MustCompile(`^[a-z0-9_\-]{1,32}$`)
 )
 
-// validateItem checks it against org's categories and tax categories.
-func (s *Service) validateItem(ctx context.Context, it *Item) error {
+// validateItem checks it against org's categories, tax categories and
+// modifier groups.
+func validateItem(ctx context.Context, l lookup, it *Item) error {
 	var f apperr.Fields
 	it.Name = validName(&f, it.Name, 120)
 	it.Description = strings.TrimSpace(it.Description)
@@ -101,13 +102,13 @@ func (s *Service) validateItem(ctx context.Context, it *Item) error {
 			f.Add("image_url", "must be an http(s) URL")
 		}
 	}
-	if _, err := s.store.FindCategory(ctx, it.OrgID, it.CategoryID); err != nil {
+	if _, err := l.Category(ctx, it.OrgID, it.CategoryID); err != nil {
 		if !apperr.Is(err, apperr.NotFound) {
 			return err
 		}
 		f.Add("category_id", "is not a category of this organization")
 	}
-	if _, err := s.store.FindTaxCategory(ctx, it.OrgID, it.TaxCategoryID); err != nil {
+	if _, err := l.TaxCategory(ctx, it.OrgID, it.TaxCategoryID); err != nil {
 		if !apperr.Is(err, apperr.NotFound) {
 			return err
 		}
@@ -166,7 +167,7 @@ func (s *Service) validateItem(ctx context.Context, it *Item) error {
 			f.Add(field, "appears twice")
 			continue
 		}
-		if _, err := s.modifiers.FindModifierGroup(ctx, it.OrgID, g); err != nil {
+		if _, err := l.ModifierGroup(ctx, it.OrgID, g); err != nil {
 			if !apperr.Is(err, apperr.NotFound) {
 				return err
 			}
@@ -235,7 +236,7 @@ func (s *Service) CreateItem(ctx context.Context, orgID string, in ItemInput) (*
 	} else if !id.Valid(id.Item, it.ID) {
 		return nil, apperr.Field("id", "must be itm_ followed by a ULID")
 	}
-	if err := s.validateItem(ctx, it); err != nil {
+	if err := validateItem(ctx, s, it); err != nil {
 		return nil, err
 	}
 	return it, s.items.CreateItem(ctx, it)
@@ -309,7 +310,7 @@ func (s *Service) UpdateItem(ctx context.Context, orgID, id string, p ItemPatch)
 		if p.Dietary != nil {
 			it.Dietary = append([]string{}, (*p.Dietary)...)
 		}
-		if err := s.validateItem(ctx, it); err != nil {
+		if err := validateItem(ctx, s, it); err != nil {
 			return err
 		}
 		it.Version++

@@ -94,6 +94,7 @@ type Service struct {
 	items     ItemStore
 	modifiers ModifierStore
 	avail     AvailabilityStore
+	batches   BatchStore
 	now       func() time.Time
 	cache     snapshots
 }
@@ -104,11 +105,12 @@ type Stores interface {
 	ItemStore
 	ModifierStore
 	AvailabilityStore
+	BatchStore
 }
 
 // NewService returns a Service.
 func NewService(stores Stores, now func() time.Time) *Service {
-	return &Service{store: stores, items: stores, modifiers: stores, avail: stores, now: now}
+	return &Service{store: stores, items: stores, modifiers: stores, avail: stores, batches: stores, now: now}
 }
 
 func validName(f *apperr.Fields, name string, max int) string {
@@ -188,8 +190,16 @@ func (s *Service) DeleteTaxCategory(ctx context.Context, orgID, id string) error
 
 var colorRE = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
 
-// validate checks c; parentOK walks the parent chain for existence and cycles.
-func (s *Service) validateCategory(ctx context.Context, c *Category) error {
+// lookup finds the objects a menu object refers to: the stored ones, or in
+// a batch, also those written alongside it. *Service is the plain one.
+type lookup interface {
+	Category(ctx context.Context, orgID, id string) (*Category, error)
+	TaxCategory(ctx context.Context, orgID, id string) (*TaxCategory, error)
+	ModifierGroup(ctx context.Context, orgID, id string) (*ModifierGroup, error)
+}
+
+// validateCategory checks c, walking its parent chain for existence and cycles.
+func validateCategory(ctx context.Context, l lookup, c *Category) error {
 	var f apperr.Fields
 	c.Name = validName(&f, c.Name, 80)
 	if c.Color != "" && !colorRE.MatchString(c.Color) {
@@ -205,7 +215,7 @@ func (s *Service) validateCategory(ctx context.Context, c *Category) error {
 			f.Add("parent_id", "would put the category inside itself (or nest deeper than 16)")
 			break
 		}
-		p, err := s.store.FindCategory(ctx, c.OrgID, parent)
+		p, err := l.Category(ctx, c.OrgID, parent)
 		if apperr.Is(err, apperr.NotFound) {
 			f.Add("parent_id", "is not a category of this organization")
 			break
@@ -248,7 +258,7 @@ func (s *Service) CreateCategory(ctx context.Context, orgID string, in CategoryI
 	} else if !id.Valid(id.Category, c.ID) {
 		return nil, apperr.Field("id", "must be cat_ followed by a ULID")
 	}
-	if err := s.validateCategory(ctx, c); err != nil {
+	if err := validateCategory(ctx, s, c); err != nil {
 		return nil, err
 	}
 	return c, s.store.CreateCategory(ctx, c)
@@ -282,7 +292,7 @@ func (s *Service) UpdateCategory(ctx context.Context, orgID, id string, p Catego
 		if p.Color != nil {
 			c.Color = *p.Color
 		}
-		if err := s.validateCategory(ctx, c); err != nil {
+		if err := validateCategory(ctx, s, c); err != nil {
 			return err
 		}
 		c.Version++

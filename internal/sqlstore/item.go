@@ -32,14 +32,6 @@ func scanItem(row rowScanner) (*menu.Item, error) {
 	return &it, nil
 }
 
-func itemArgs(it *menu.Item) ([]any, error) {
-	body, err := json.Marshal(it)
-	if err != nil {
-		return nil, err
-	}
-	return []any{it.ID, it.OrgID, it.CategoryID, it.TaxCategoryID, it.Name, string(body), it.Archived, it.Version, ts(it.CreatedAt), ts(it.UpdatedAt)}, nil
-}
-
 // writeItemLinks replaces the item's rows in the side tables: its
 // barcodes (unique per organization) and the modifier groups it asks.
 func writeItemLinks(ctx context.Context, tx *Tx, it *menu.Item) error {
@@ -74,19 +66,7 @@ func writeItemLinks(ctx context.Context, tx *Tx, it *menu.Item) error {
 
 // CreateItem implements menu.ItemStore.
 func (db *DB) CreateItem(ctx context.Context, it *menu.Item) error {
-	args, err := itemArgs(it)
-	if err != nil {
-		return err
-	}
-	return db.inTx(ctx, func(tx *Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO items (`+itemColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, args...); err != nil {
-			return fmt.Errorf("insert item: %w", err)
-		}
-		if err := writeItemLinks(ctx, tx, it); err != nil {
-			return err
-		}
-		return tx.emit(ctx, it.OrgID, menu.EventItemCreated, "", it.ID, it, it.CreatedAt)
-	})
+	return db.inTx(ctx, func(tx *Tx) error { return putItem(ctx, tx, it, true) })
 }
 
 // FindItem implements menu.ItemStore.
@@ -123,16 +103,7 @@ func (db *DB) UpdateItem(ctx context.Context, orgID, id string, update func(*men
 			out = it
 			return nil // nothing changed (archiving twice)
 		}
-		body, err := json.Marshal(it)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE items SET category_id = $1, tax_category_id = $2, name = $3, body = $4, archived = $5,
-			version = $6, updated_at = $7 WHERE org_id = $8 AND id = $9`, it.CategoryID, it.TaxCategoryID, it.Name, string(body), it.Archived,
-			it.Version, ts(it.UpdatedAt), orgID, id); err != nil {
-			return fmt.Errorf("update item: %w", err)
-		}
-		if err := writeItemLinks(ctx, tx, it); err != nil {
+		if err := putItem(ctx, tx, it, false); err != nil {
 			return err
 		}
 		out = it

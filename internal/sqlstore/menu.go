@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"fmt"
 
 	"github.com/fynlo/fynlo/internal/apperr"
 	"github.com/fynlo/fynlo/internal/menu"
@@ -25,13 +24,7 @@ func scanTaxCategory(row rowScanner) (*menu.TaxCategory, error) {
 
 // CreateTaxCategory implements menu.Store.
 func (db *DB) CreateTaxCategory(ctx context.Context, t *menu.TaxCategory) error {
-	return db.inTx(ctx, func(tx *Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tax_categories (`+taxCategoryColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			t.ID, t.OrgID, t.Name, t.Rates.DineIn, t.Rates.Takeaway, t.Rates.Delivery, t.Version, ts(t.CreatedAt), ts(t.UpdatedAt)); err != nil {
-			return fmt.Errorf("insert tax category: %w", err)
-		}
-		return tx.emit(ctx, t.OrgID, menu.EventTaxCategoryCreated, "", t.ID, t, t.CreatedAt)
-	})
+	return db.inTx(ctx, func(tx *Tx) error { return putTaxCategory(ctx, tx, t, true) })
 }
 
 // FindTaxCategory implements menu.Store.
@@ -59,13 +52,8 @@ func (db *DB) UpdateTaxCategory(ctx context.Context, orgID, id string, update fu
 		if err := update(t); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tax_categories SET name = $1, rate_dine_in = $2, rate_takeaway = $3, rate_delivery = $4,
-			version = $5, updated_at = $6 WHERE org_id = $7 AND id = $8`, t.Name, t.Rates.DineIn, t.Rates.Takeaway, t.Rates.Delivery,
-			t.Version, ts(t.UpdatedAt), orgID, id); err != nil {
-			return fmt.Errorf("update tax category: %w", err)
-		}
 		out = t
-		return tx.emit(ctx, orgID, menu.EventTaxCategoryUpdated, "", t.ID, t, t.UpdatedAt)
+		return putTaxCategory(ctx, tx, t, true)
 	})
 	return out, err
 }
@@ -112,13 +100,7 @@ func nullString(s string) any {
 
 // CreateCategory implements menu.Store.
 func (db *DB) CreateCategory(ctx context.Context, c *menu.Category) error {
-	return db.inTx(ctx, func(tx *Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO categories (`+categoryColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			c.ID, c.OrgID, c.Name, nullString(c.ParentID), c.Position, c.Color, c.Version, ts(c.CreatedAt), ts(c.UpdatedAt)); err != nil {
-			return fmt.Errorf("insert category: %w", err)
-		}
-		return tx.emit(ctx, c.OrgID, menu.EventCategoryCreated, "", c.ID, c, c.CreatedAt)
-	})
+	return db.inTx(ctx, func(tx *Tx) error { return putCategory(ctx, tx, c, true) })
 }
 
 // FindCategory implements menu.Store.
@@ -146,12 +128,8 @@ func (db *DB) UpdateCategory(ctx context.Context, orgID, id string, update func(
 		if err := update(c); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE categories SET name = $1, parent_id = $2, position = $3, color = $4, version = $5, updated_at = $6
-			WHERE org_id = $7 AND id = $8`, c.Name, nullString(c.ParentID), c.Position, c.Color, c.Version, ts(c.UpdatedAt), orgID, id); err != nil {
-			return fmt.Errorf("update category: %w", err)
-		}
 		out = c
-		return tx.emit(ctx, orgID, menu.EventCategoryUpdated, "", c.ID, c, c.UpdatedAt)
+		return putCategory(ctx, tx, c, true)
 	})
 	return out, err
 }

@@ -30,17 +30,7 @@ func scanModifierGroup(row rowScanner) (*menu.ModifierGroup, error) {
 
 // CreateModifierGroup implements menu.ModifierStore.
 func (db *DB) CreateModifierGroup(ctx context.Context, g *menu.ModifierGroup) error {
-	body, err := json.Marshal(g)
-	if err != nil {
-		return err
-	}
-	return db.inTx(ctx, func(tx *Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO modifier_groups (`+modifierGroupColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			g.ID, g.OrgID, g.Name, string(body), g.Version, ts(g.CreatedAt), ts(g.UpdatedAt)); err != nil {
-			return fmt.Errorf("insert modifier group: %w", err)
-		}
-		return tx.emit(ctx, g.OrgID, menu.EventModifierGroupCreated, "", g.ID, g, g.CreatedAt)
-	})
+	return db.inTx(ctx, func(tx *Tx) error { return putModifierGroup(ctx, tx, g, true) })
 }
 
 // FindModifierGroup implements menu.ModifierStore.
@@ -68,16 +58,8 @@ func (db *DB) UpdateModifierGroup(ctx context.Context, orgID, id string, update 
 		if err := update(g); err != nil {
 			return err
 		}
-		body, err := json.Marshal(g)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE modifier_groups SET name = $1, body = $2, version = $3, updated_at = $4 WHERE org_id = $5 AND id = $6`,
-			g.Name, string(body), g.Version, ts(g.UpdatedAt), orgID, id); err != nil {
-			return fmt.Errorf("update modifier group: %w", err)
-		}
 		out = g
-		return tx.emit(ctx, orgID, menu.EventModifierGroupUpdated, "", g.ID, g, g.UpdatedAt)
+		return putModifierGroup(ctx, tx, g, true)
 	})
 	return out, err
 }
