@@ -2,6 +2,8 @@
 //
 //	fynlo [serve] [flags]   run the server (the default)
 //	fynlo migrate [flags]   apply database migrations and exit
+//	fynlo menu import FILE  import a menu CSV, all rows or none
+//	fynlo menu export       write the menu as CSV
 //	fynlo version           print the version
 //
 // Every flag has a FYNLO_* environment variable; `fynlo serve -h` lists them.
@@ -42,6 +44,8 @@ func run(args []string) error {
 		return serve(args)
 	case "migrate":
 		return migrate(args)
+	case "menu":
+		return menuCmd(args, os.Stdout, os.Stderr)
 	case "version":
 		fmt.Println("fynlo", app.Version)
 		return nil
@@ -49,7 +53,7 @@ func run(args []string) error {
 		fmt.Print(app.ConfigTable())
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (want serve, migrate or version)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate, menu or version)", cmd)
 	}
 }
 

@@ -60,6 +60,16 @@ var settings = []setting{
 // ParseConfig reads flags from args, with defaults from getenv.
 func ParseConfig(name string, args []string, getenv func(string) string) (Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	c, err := ParseConfigFlags(fs, args, getenv)
+	if err == nil && fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return c, err
+}
+
+// ParseConfigFlags is ParseConfig for a command with flags and arguments of
+// its own: it adds the settings to fs, parses, and leaves fs.Args() alone.
+func ParseConfigFlags(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	vals := map[string]*string{}
 	for _, s := range settings {
 		def := s.def
@@ -70,9 +80,6 @@ func ParseConfig(name string, args []string, getenv func(string) string) (Config
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
-	}
-	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	get := func(n string) string { return strings.TrimSpace(*vals[n]) }
 

@@ -95,6 +95,7 @@ type Service struct {
 	modifiers ModifierStore
 	avail     AvailabilityStore
 	batches   BatchStore
+	changes   ChangeLog
 	now       func() time.Time
 	cache     snapshots
 }
@@ -106,11 +107,12 @@ type Stores interface {
 	ModifierStore
 	AvailabilityStore
 	BatchStore
+	ChangeLog
 }
 
 // NewService returns a Service.
 func NewService(stores Stores, now func() time.Time) *Service {
-	return &Service{store: stores, items: stores, modifiers: stores, avail: stores, batches: stores, now: now}
+	return &Service{store: stores, items: stores, modifiers: stores, avail: stores, batches: stores, changes: stores, now: now}
 }
 
 func validName(f *apperr.Fields, name string, max int) string {

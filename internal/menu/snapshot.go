@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,22 @@ type Snapshot struct {
 	// Expires is when an 86 with an until time lapses: the snapshot must
 	// be rebuilt then, though nothing was written. Zero for never.
 	Expires time.Time
+
+	seq     atomic.Int64 // the organization's event log was at most here when built
+	checked atomic.Int64 // when seq was last compared with the log, Unix ns
+}
+
+// recheckEvery is how often a cached menu asks the event log whether
+// another process (a second node, `fynlo menu import`) changed the menu.
+// This node's own writes and the events it relays drop it at once.
+const recheckEvery = time.Second
+
+// ChangeLog tells whether a menu changed, from the event log.
+type ChangeLog interface {
+	// MenuChangedSince reports the organization's latest event sequence
+	// number, and whether an event after seq has a type with one of the
+	// prefixes.
+	MenuChangedSince(ctx context.Context, orgID string, seq int64, prefixes []string) (last int64, changed bool, err error)
 }
 
 // snapshotView is the shape of the menu document.
@@ -37,8 +54,17 @@ type snapshotView struct {
 // dropped whenever its menu changes: at once by this node's own writes,
 // and through the events for changes made elsewhere.
 type snapshots struct {
-	mu sync.Mutex
-	m  map[string]map[string]*Snapshot // org → location → snapshot
+	mu  sync.Mutex
+	m   map[string]map[string]*Snapshot // org → location → snapshot
+	gen map[string]uint64               // org → times dropped
+}
+
+// generation returns org's drop count, read before building a snapshot:
+// one built while a change was being written must not be kept.
+func (c *snapshots) generation(orgID string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen[orgID]
 }
 
 func (c *snapshots) get(orgID, locationID string) *Snapshot {
@@ -47,9 +73,12 @@ func (c *snapshots) get(orgID, locationID string) *Snapshot {
 	return c.m[orgID][locationID]
 }
 
-func (c *snapshots) put(orgID, locationID string, s *Snapshot) {
+func (c *snapshots) put(orgID, locationID string, s *Snapshot, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.gen[orgID] != gen {
+		return // dropped while it was built: it may predate the change
+	}
 	if c.m == nil {
 		c.m = make(map[string]map[string]*Snapshot)
 	}
@@ -62,12 +91,19 @@ func (c *snapshots) put(orgID, locationID string, s *Snapshot) {
 func (c *snapshots) drop(orgID string) {
 	c.mu.Lock()
 	delete(c.m, orgID)
+	if c.gen == nil {
+		c.gen = make(map[string]uint64)
+	}
+	c.gen[orgID]++
 	c.mu.Unlock()
 }
 
+// eventPrefixes start the types of the events that change menus.
+var eventPrefixes = []string{"tax_category.", "category.", "item.", "modifier_group.", "availability."}
+
 // IsMenuEvent reports whether an event type changes menus.
 func IsMenuEvent(typ string) bool {
-	for _, p := range []string{"tax_category.", "category.", "item.", "modifier_group.", "availability."} {
+	for _, p := range eventPrefixes {
 		if strings.HasPrefix(typ, p) {
 			return true
 		}
@@ -84,7 +120,15 @@ func (s *Service) Invalidate(orgID string) { s.cache.drop(orgID) }
 func (s *Service) Menu(ctx context.Context, orgID, locationID string) (*Snapshot, error) {
 	now := s.now().UTC()
 	if snap := s.cache.get(orgID, locationID); snap != nil && (snap.Expires.IsZero() || now.Before(snap.Expires)) {
-		return snap, nil
+		fresh, err := s.stillFresh(ctx, orgID, snap, now)
+		if err != nil || fresh {
+			return snap, err
+		}
+	}
+	gen := s.cache.generation(orgID)
+	seq, _, err := s.changes.MenuChangedSince(ctx, orgID, 0, nil)
+	if err != nil {
+		return nil, err
 	}
 	view := snapshotView{LocationID: locationID, BuiltAt: now, Availability: map[string]*Availability{}}
 	var expires time.Time
@@ -131,6 +175,23 @@ func (s *Service) Menu(ctx context.Context, orgID, locationID string) (*Snapshot
 	}
 	sum := sha256.Sum256(body)
 	snap := &Snapshot{JSON: append(body, '\n'), ETag: `"` + hex.EncodeToString(sum[:12]) + `"`, Expires: expires}
-	s.cache.put(orgID, locationID, snap)
+	snap.seq.Store(seq)
+	snap.checked.Store(now.UnixNano())
+	s.cache.put(orgID, locationID, snap, gen)
 	return snap, nil
+}
+
+// stillFresh reports whether a cached snapshot still shows the menu: at
+// most once a second it asks the event log for menu changes made since.
+func (s *Service) stillFresh(ctx context.Context, orgID string, snap *Snapshot, now time.Time) (bool, error) {
+	checked := snap.checked.Load()
+	if now.UnixNano()-checked < int64(recheckEvery) || !snap.checked.CompareAndSwap(checked, now.UnixNano()) {
+		return true, nil // checked lately, or being checked by another request
+	}
+	last, changed, err := s.changes.MenuChangedSince(ctx, orgID, snap.seq.Load(), eventPrefixes)
+	if err != nil || changed {
+		return false, err
+	}
+	snap.seq.Store(last)
+	return true, nil
 }

@@ -8,6 +8,8 @@ package money
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // Money is an amount in minor units of a currency.
@@ -53,4 +55,70 @@ func (m Money) Add(o Money) (Money, error) {
 		return Money{}, fmt.Errorf("%w: %s and %s", ErrCurrencyMismatch, m.Currency, o.Currency)
 	}
 	return Money{Amount: m.Amount + o.Amount, Currency: m.Currency}, nil
+}
+
+// Parse reads a decimal amount in major units, e.g. "12.50" or "-3" for
+// GBP, as typed in a spreadsheet. It takes at most the currency's minor
+// digits, never rounds, and never goes through a float.
+func Parse(s, currency string) (Money, error) {
+	c, ok := currencies[currency]
+	if !ok {
+		return Money{}, fmt.Errorf("unknown currency %q", currency)
+	}
+	neg := len(s) > 0 && s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	whole, frac, hasFrac := strings.Cut(s, ".")
+	if whole == "" || len(whole) > 15 || (hasFrac && (frac == "" || len(frac) > c.Digits)) || !digits(whole) || !digits(frac) {
+		return Money{}, fmt.Errorf("%q is not an amount like %s", s, example(c))
+	}
+	var amount int64
+	for _, d := range whole + frac + strings.Repeat("0", c.Digits-len(frac)) {
+		amount = amount*10 + int64(d-'0')
+	}
+	if neg {
+		amount = -amount
+	}
+	return Money{Amount: amount, Currency: currency}, nil
+}
+
+func digits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func example(c Currency) string {
+	if c.Digits == 0 {
+		return "1200"
+	}
+	return "12." + strings.Repeat("5", c.Digits)
+}
+
+// Decimal writes m in major units, as Parse reads it: 1250 GBP is "12.50".
+func (m Money) Decimal() string {
+	c, ok := currencies[m.Currency]
+	if !ok || c.Digits == 0 {
+		return strconv.FormatInt(m.Amount, 10)
+	}
+	a, sign := m.Amount, ""
+	if a < 0 {
+		sign = "-"
+	}
+	abs := strconv.FormatUint(absU(a), 10)
+	if len(abs) <= c.Digits {
+		abs = strings.Repeat("0", c.Digits-len(abs)+1) + abs
+	}
+	return sign + abs[:len(abs)-c.Digits] + "." + abs[len(abs)-c.Digits:]
+}
+
+func absU(a int64) uint64 {
+	if a < 0 {
+		return uint64(-(a + 1)) + 1
+	}
+	return uint64(a)
 }

@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 
 	"github.com/fynlo/fynlo/internal/event"
 )
@@ -36,4 +38,23 @@ func (db *DB) LastEventSeq(ctx context.Context, orgID string) (int64, error) {
 	var seq int64
 	err := db.queryRow(ctx, `SELECT event_seq FROM organizations WHERE id = $1`, orgID).Scan(&seq)
 	return seq, notFound(err, "organization")
+}
+
+// MenuChangedSince implements menu.ChangeLog with one round trip: the
+// organization's sequence number, and a look at the events after seq
+// (a range of the primary key, so only those are read).
+func (db *DB) MenuChangedSince(ctx context.Context, orgID string, seq int64, prefixes []string) (last int64, changed bool, err error) {
+	if len(prefixes) == 0 {
+		err = db.queryRow(ctx, `SELECT event_seq FROM organizations WHERE id = $1`, orgID).Scan(&last)
+		return last, false, notFound(err, "organization")
+	}
+	args := []any{orgID, seq}
+	var match []string
+	for _, p := range prefixes {
+		args = append(args, p+"%")
+		match = append(match, fmt.Sprintf("type LIKE $%d", len(args)))
+	}
+	err = db.queryRow(ctx, `SELECT event_seq, EXISTS (SELECT 1 FROM events WHERE org_id = $1 AND seq > $2 AND (`+
+		strings.Join(match, " OR ")+`)) FROM organizations WHERE id = $1`, args...).Scan(&last, &changed)
+	return last, changed, notFound(err, "organization")
 }

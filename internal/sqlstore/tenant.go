@@ -24,6 +24,17 @@ func (db *DB) FindOrganizationByID(ctx context.Context, id string) (*tenant.Orga
 	return &o, nil
 }
 
+// FindOrganizations returns up to limit organizations, oldest first: the
+// command line's way to the one a self-hosted server runs.
+func (db *DB) FindOrganizations(ctx context.Context, limit int) ([]*tenant.Organization, error) {
+	return queryAll(ctx, db, func(row rowScanner) (*tenant.Organization, error) {
+		var o tenant.Organization
+		err := row.Scan(&o.ID, &o.Name, &o.Country, &o.Currency, &o.Timezone, &o.CreatedAt)
+		o.CreatedAt = o.CreatedAt.UTC()
+		return &o, err
+	}, `SELECT `+organizationColumns+` FROM organizations ORDER BY created_at, id LIMIT $1`, limit)
+}
+
 func insertOrganization(ctx context.Context, tx *Tx, o *tenant.Organization) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO organizations (`+organizationColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 		o.ID, o.Name, o.Country, o.Currency, o.Timezone, ts(o.CreatedAt))
