@@ -75,6 +75,9 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	if a.Demo != nil {
+		fmt.Printf("\n%sOpen http://%s/docs for the API.\n\n", a.Demo, displayAddr(l.Addr()))
+	}
 	return a.Serve(ctx, l)
 }
 
@@ -95,4 +98,17 @@ func migrate(args []string) error {
 	}
 	fmt.Printf("applied %d migrations on %s %v\n", len(applied), db.Engine(), applied)
 	return nil
+}
+
+// displayAddr is the address to type in a browser: the unspecified
+// address of ":8080" becomes localhost.
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -40,7 +40,9 @@ type App struct {
 	dispatcher *event.Dispatcher
 	idem       *idempotency.Service
 	cancel     context.CancelFunc
-	bg         sync.WaitGroup
+	// Demo says how to try the demo restaurant, when started with -demo.
+	Demo *DemoInfo
+	bg   sync.WaitGroup
 }
 
 // NewLogger returns the JSON logger the server logs with.
@@ -102,9 +104,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	a.dispatcher = event.NewDispatcher(db, hub, logger)
 	db.OnCommit = a.dispatcher.Notify
 	menuSvc := menu.NewService(db, clock)
+	tenants := tenant.NewService(db, clock)
 	a.API = httpapi.New(httpapi.Config{Version: Version, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
 		TrustProxyHeaders: cfg.TrustProxy}, httpapi.Deps{
-		Logger: logger, Auth: authSvc, Tenants: tenant.NewService(db, clock), Audit: audit.NewService(db), Menu: menuSvc, Idempotency: a.idem,
+		Logger: logger, Auth: authSvc, Tenants: tenants, Audit: audit.NewService(db), Menu: menuSvc, Idempotency: a.idem,
 		Events: db, Hub: hub, Ready: a.ready, Registry: reg,
 	})
 	a.dispatcher.OnPublish = func(evs []event.Event) {
@@ -117,6 +120,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 			}
 		}
 		a.API.PublishedEvents(evs)
+	}
+
+	if cfg.Demo {
+		if a.Demo, err = seedDemo(ctx, cfg, a, authSvc, tenants, menuSvc); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 
 	var sender notify.Sender = notify.LogSender{Logger: logger}

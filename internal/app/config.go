@@ -31,6 +31,7 @@ type Config struct {
 	ShutdownTimeout time.Duration // FYNLO_SHUTDOWN_TIMEOUT
 	AutoMigrate     bool          // FYNLO_AUTO_MIGRATE
 	SMTPURL         string        // FYNLO_SMTP_URL
+	Demo            bool          // FYNLO_DEMO
 
 	// PasswordCost overrides the argon2id cost; not a flag, for tests.
 	PasswordCost *auth.PasswordParams
@@ -54,8 +55,20 @@ var settings = []setting{
 	{"db-max-conns", "FYNLO_DB_MAX_CONNS", "16", "database connection pool size"},
 	{"shutdown-timeout", "FYNLO_SHUTDOWN_TIMEOUT", "20s", "how long a stopping server waits for requests in flight"},
 	{"auto-migrate", "FYNLO_AUTO_MIGRATE", "true", "apply database migrations when serve starts"},
+	{"demo", "FYNLO_DEMO", "false", "seed the demo restaurant on start if it is not there (sign-ins in the README)"},
 	{"smtp-url", "FYNLO_SMTP_URL", "", "smtp://user:password@host:port?from=address for outgoing mail (password resets); empty logs mail instead"},
 }
+
+// settingValue holds a setting as given; on/off settings may be given as
+// a bare flag (-demo), as the flag package does for booleans.
+type settingValue struct {
+	s       string
+	boolean bool
+}
+
+func (v *settingValue) String() string     { return v.s }
+func (v *settingValue) Set(s string) error { v.s = s; return nil }
+func (v *settingValue) IsBoolFlag() bool   { return v.boolean }
 
 // ParseConfig reads flags from args, with defaults from getenv.
 func ParseConfig(name string, args []string, getenv func(string) string) (Config, error) {
@@ -70,18 +83,19 @@ func ParseConfig(name string, args []string, getenv func(string) string) (Config
 // ParseConfigFlags is ParseConfig for a command with flags and arguments of
 // its own: it adds the settings to fs, parses, and leaves fs.Args() alone.
 func ParseConfigFlags(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
-	vals := map[string]*string{}
+	vals := map[string]*settingValue{}
 	for _, s := range settings {
-		def := s.def
-		if v := getenv(s.env); v != "" {
-			def = v
+		v := &settingValue{s: s.def, boolean: s.def == "true" || s.def == "false"}
+		if e := getenv(s.env); e != "" {
+			v.s = e
 		}
-		vals[s.name] = fs.String(s.name, def, s.usage+" ["+s.env+"]")
+		vals[s.name] = v
+		fs.Var(v, s.name, s.usage+" ["+s.env+"]")
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
-	get := func(n string) string { return strings.TrimSpace(*vals[n]) }
+	get := func(n string) string { return strings.TrimSpace(vals[n].s) }
 
 	var errs []error
 	bad := func(n, why string) { errs = append(errs, fmt.Errorf("-%s / %s: %s", n, envOf(n), why)) }
@@ -129,6 +143,9 @@ func ParseConfigFlags(fs *flag.FlagSet, args []string, getenv func(string) strin
 	}
 	if c.AutoMigrate, err = strconv.ParseBool(get("auto-migrate")); err != nil {
 		bad("auto-migrate", "must be true or false")
+	}
+	if c.Demo, err = strconv.ParseBool(get("demo")); err != nil {
+		bad("demo", "must be true or false")
 	}
 	return c, errors.Join(errs...)
 }

@@ -20,6 +20,7 @@ var domainRank = map[string]int{
 	"kitchen": 3, "payment": 3,
 	"cash":   4,
 	"report": 5, "sync": 5,
+	"demo":   6, // seed data: the demo restaurant
 	"notify": 0, // the outbox every domain may write to
 }
 

@@ -52,7 +52,9 @@ type RowError struct {
 	Reasons []string `json:"reasons"`
 }
 
-func (e RowError) String() string { return fmt.Sprintf("line %d: %s", e.Line, strings.Join(e.Reasons, "; ")) }
+func (e RowError) String() string {
+	return fmt.Sprintf("line %d: %s", e.Line, strings.Join(e.Reasons, "; "))
+}
 
 // Plan is a file read against a catalogue.
 type Plan struct {
@@ -136,7 +138,13 @@ type reader struct {
 	existing   map[string]*menu.Item     // by ID, and by category ID + "\x00" + lower-case name
 	items      map[string]int            // item key → index in the batch
 	variants   map[int]map[string]string // batch index → lower-case variant name → ID it keeps
+	itemCells  []map[string]string       // batch index → its item columns on its first line
 }
+
+// itemColumns describe the item, not the variant: given on an item's first
+// row, and on its other rows either left empty or the same.
+var itemColumns = []string{"description", "image_url", "tax_category", "kitchen_station", "course", "allergens", "dietary",
+	"modifier_groups", "cost_price"}
 
 func newReader(cat *Catalogue) *reader {
 	rd := &reader{cat: cat, plan: &Plan{Batch: &menu.Batch{}, rejected: map[int][]string{}},
@@ -236,6 +244,16 @@ func (rd *reader) row(line int, cell func(string) string) {
 		key = catID + "\x00" + strings.ToLower(name)
 	}
 	if i, ok := rd.items[key]; ok { // another variant of an item already read
+		first := rd.plan.itemLines[i][0]
+		for _, c := range itemColumns {
+			if v := cell(c); v != "" && v != rd.itemCells[i][c] {
+				reasons = append(reasons, fmt.Sprintf("%s: differs from line %d, where this item starts (leave it empty on its other rows)", c, first))
+			}
+		}
+		if len(reasons) > 0 {
+			rd.plan.rejected[line] = append(rd.plan.rejected[line], reasons...)
+			return
+		}
 		it := rd.plan.Batch.Items[i]
 		v.ID = rd.variants[i][strings.ToLower(v.Name)]
 		it.Variants = append(it.Variants, v)
@@ -248,6 +266,10 @@ func (rd *reader) row(line int, cell func(string) string) {
 	old := rd.existing[key] // keyed by item ID too
 	i := len(rd.plan.Batch.Items)
 	rd.variants[i] = map[string]string{}
+	rd.itemCells = append(rd.itemCells, map[string]string{})
+	for _, c := range itemColumns {
+		rd.itemCells[i][c] = cell(c)
+	}
 	switch {
 	case old != nil:
 		it.ID = old.ID

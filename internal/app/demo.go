@@ -1,0 +1,124 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/fynlo/fynlo/internal/apperr"
+	"github.com/fynlo/fynlo/internal/auth"
+	"github.com/fynlo/fynlo/internal/demo"
+	"github.com/fynlo/fynlo/internal/menu"
+	"github.com/fynlo/fynlo/internal/tenant"
+)
+
+// The demo restaurant's sign-ins, documented in the README. Only -demo
+// ever creates them.
+const (
+	DemoEmail    = "demo@fynlo.test"
+	DemoPassword = "fynlo-demo"
+)
+
+// demoStaff are the demo's employees and their PINs.
+var demoStaff = []struct{ name, job, role, pin string }{
+	{"Maya Patel", "General manager", auth.RoleManager, "1111"},
+	{"Tom Hughes", "Server", auth.RoleServer, "2222"},
+	{"Aisha Khan", "Server", auth.RoleServer, "3333"},
+}
+
+// DemoInfo is how to try the demo restaurant.
+type DemoInfo struct {
+	Seeded         bool // false when it was there already
+	OrganizationID string
+	LocationID     string
+	DeviceToken    string // only when Seeded: its hash is all that is kept
+	DeviceFile     string // where DeviceToken was written
+}
+
+// String is the note printed at start.
+func (d *DemoInfo) String() string {
+	s := fmt.Sprintf("Demo restaurant %s: sign in as %s / %s (location %s).\n", map[bool]string{true: "created", false: "ready"}[d.Seeded],
+		DemoEmail, DemoPassword, d.LocationID)
+	s += "Staff PINs on the demo iPad: manager 1111 (Maya), servers 2222 (Tom) and 3333 (Aisha).\n"
+	if d.DeviceFile != "" {
+		s += "The demo iPad's device token is in " + d.DeviceFile + ": PIN sign-in is POST /api/v1/auth/pin with it as the Bearer token.\n"
+	}
+	return s
+}
+
+// seedDemo creates the demo restaurant, step by step, each step skipped
+// when done already, so a start that crashed half-way finishes it next time.
+func seedDemo(ctx context.Context, cfg Config, a *App, authSvc *auth.Service, tenants *tenant.Service, menuSvc *menu.Service) (*DemoInfo, error) {
+	info := &DemoInfo{}
+	user, _, err := a.DB.FindCredentials(ctx, DemoEmail)
+	switch {
+	case apperr.Is(err, apperr.NotFound):
+		res, err := authSvc.Signup(ctx, auth.SignupInput{BusinessName: "The Fynlo Arms", OwnerName: "Demo Owner", Email: DemoEmail,
+			Password: DemoPassword, Country: "GB", Currency: "GBP", Timezone: "Europe/London"})
+		if err != nil {
+			return nil, fmt.Errorf("demo sign-up: %w", err)
+		}
+		info.Seeded, info.OrganizationID = true, res.Organization.ID
+	case err != nil:
+		return nil, err
+	default:
+		info.OrganizationID = user.OrgID
+	}
+	org := info.OrganizationID
+	locs, err := tenants.Locations(ctx, org, tenant.LocationFilter{Limit: 1})
+	if err != nil || len(locs) == 0 {
+		return nil, fmt.Errorf("demo location: %v", err)
+	}
+	info.LocationID = locs[0].ID
+	here := func(id string) bool { return id == info.LocationID }
+
+	if cats, err := menuSvc.Categories(ctx, org); err != nil {
+		return nil, err
+	} else if len(cats) == 0 {
+		info.Seeded = true
+		if _, err := menuSvc.ApplyBatch(ctx, org, demo.Menu(), menu.BatchOptions{}); err != nil {
+			return nil, fmt.Errorf("demo menu: %w", err)
+		}
+	}
+	if staff, err := authSvc.Employees(ctx, org, auth.EmployeeFilter{Limit: 1}); err != nil {
+		return nil, err
+	} else if len(staff) == 0 {
+		info.Seeded = true
+		for _, s := range demoStaff {
+			if _, err := authSvc.CreateEmployee(ctx, org, auth.EmployeeInput{Name: s.name, JobTitle: s.job, PIN: s.pin,
+				Roles: []auth.LocationRole{{LocationID: info.LocationID, RoleID: s.role}}}, here); err != nil {
+				return nil, fmt.Errorf("demo staff: %w", err)
+			}
+		}
+	}
+	if devices, err := authSvc.Devices(ctx, org); err != nil {
+		return nil, err
+	} else if len(devices) == 0 {
+		info.Seeded = true
+		pairing, err := authSvc.RegisterDevice(ctx, org, info.LocationID, "Demo iPad", here)
+		if err != nil {
+			return nil, fmt.Errorf("demo device: %w", err)
+		}
+		dt, err := authSvc.PairDevice(ctx, pairing.Code, "127.0.0.1")
+		if err != nil {
+			return nil, fmt.Errorf("demo device: %w", err)
+		}
+		info.DeviceToken = dt.Token
+		info.DeviceFile = filepath.Join(cfg.DataDir, "demo-device-token")
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(info.DeviceFile, []byte(dt.Token+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+	} else if f := filepath.Join(cfg.DataDir, "demo-device-token"); fileExists(f) {
+		info.DeviceFile = f
+	}
+	return info, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
