@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"github.com/fynlo/fynlo/internal/app"
 )
@@ -50,14 +52,18 @@ func menuCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	var bar *progressbar.ProgressBar
-	rep, err := app.ImportMenu(ctx, cfg, f, app.ImportOptions{OrgID: *org, DryRun: *dryRun, Progress: func(done, total int) {
-		if bar == nil {
-			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("writing"),
-				progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+	opt := app.ImportOptions{OrgID: *org, DryRun: *dryRun}
+	if tty, ok := stderr.(*os.File); ok && term.IsTerminal(int(tty.Fd())) {
+		var bar *progressbar.ProgressBar
+		opt.Progress = func(done, total int) {
+			if bar == nil {
+				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("writing"),
+					progressbar.OptionShowCount(), progressbar.OptionThrottle(50*time.Millisecond), progressbar.OptionClearOnFinish())
+			}
+			_ = bar.Set(done)
 		}
-		_ = bar.Set(done)
-	}})
+	}
+	rep, err := app.ImportMenu(ctx, cfg, f, opt)
 	if err != nil {
 		return err
 	}
@@ -71,7 +77,7 @@ func menuCmd(args []string, stdout, stderr io.Writer) error {
 	if *dryRun {
 		verb = "checked (dry run, nothing written)"
 	}
-	fmt.Fprintf(stdout, "%d rows %s into %s: %d objects created, %d updated\n", rep.Rows, verb, rep.Organization.Name,
-		rep.Result.Created, rep.Result.Updated)
+	fmt.Fprintf(stdout, "%d rows %s into %s: %d objects created, %d updated, %d unchanged\n", rep.Rows, verb, rep.Organization.Name,
+		rep.Result.Created, rep.Result.Updated, rep.Result.Unchanged)
 	return nil
 }

@@ -1,7 +1,9 @@
 package menu
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -46,6 +48,7 @@ type BatchResult struct {
 	IDMappings []IDMapping `json:"id_mappings"`
 	Created    int         `json:"created"`
 	Updated    int         `json:"updated"`
+	Unchanged  int         `json:"unchanged" doc:"objects given exactly as stored: not written again"`
 }
 
 // BatchOptions tune ApplyBatch for the command line's import.
@@ -76,8 +79,9 @@ func (s *Service) ApplyBatch(ctx context.Context, orgID string, b *Batch, opt Ba
 		return nil, apperr.Field("batch", fmt.Sprintf("must hold 1 to %d objects, not %d", limit, n))
 	}
 	r := &batchRun{s: s, orgID: orgID, b: b, ids: map[string]string{}, kinds: map[string]string{}, taken: map[string]bool{},
-		categories: map[string]*Category{}, taxes: map[string]*TaxCategory{}, groups: map[string]*ModifierGroup{}, items: map[string]bool{}}
-	res := &BatchResult{Batch: *b, IDMappings: []IDMapping{}}
+		categories: map[string]*Category{}, taxes: map[string]*TaxCategory{}, groups: map[string]*ModifierGroup{}, items: map[string]bool{},
+		stored: map[string]any{}}
+	res := &BatchResult{IDMappings: []IDMapping{}}
 	if err := r.assignIDs(res); err != nil {
 		return nil, err
 	}
@@ -91,9 +95,8 @@ func (s *Service) ApplyBatch(ctx context.Context, orgID string, b *Batch, opt Ba
 		return nil, err
 	}
 	r.sortCategories()
-	res.Batch = Batch{TaxCategories: orEmpty(b.TaxCategories), Categories: orEmpty(b.Categories),
-		ModifierGroups: orEmpty(b.ModifierGroups), Items: orEmpty(b.Items)}
-	if opt.DryRun {
+	r.skipUnchanged(res)
+	if opt.DryRun || b.Len() == 0 {
 		return res, nil
 	}
 	defer s.Invalidate(orgID) // this node serves the change on its very next menu request
@@ -122,6 +125,73 @@ type batchRun struct {
 	taxes      map[string]*TaxCategory
 	groups     map[string]*ModifierGroup
 	items      map[string]bool
+	stored     map[string]any // ID → the object as stored, for those that exist
+}
+
+// keep records a stored object (old is a typed nil for a new one).
+func (r *batchRun) keep(id string, old interface{ meta() storedMeta }) {
+	if old.meta().version != 0 {
+		r.stored[id] = old
+	}
+}
+
+// skipUnchanged takes out of the batch the objects that would be written
+// as they are stored, so importing the same file twice rewrites nothing;
+// the result shows them as stored.
+func (r *batchRun) skipUnchanged(res *BatchResult) {
+	res.TaxCategories, r.b.TaxCategories = unchanged(r, res, r.b.TaxCategories, func(t TaxCategory) TaxCategory {
+		t.Version, t.CreatedAt, t.UpdatedAt = 0, time.Time{}, time.Time{}
+		return t
+	})
+	res.Categories, r.b.Categories = unchanged(r, res, r.b.Categories, func(c Category) Category {
+		c.Version, c.CreatedAt, c.UpdatedAt = 0, time.Time{}, time.Time{}
+		return c
+	})
+	res.ModifierGroups, r.b.ModifierGroups = unchanged(r, res, r.b.ModifierGroups, func(g ModifierGroup) ModifierGroup {
+		g.Version, g.CreatedAt, g.UpdatedAt = 0, time.Time{}, time.Time{}
+		return g
+	})
+	res.Items, r.b.Items = unchanged(r, res, r.b.Items, func(it Item) Item {
+		it.Version, it.CreatedAt, it.UpdatedAt = 0, time.Time{}, time.Time{}
+		return it
+	})
+}
+
+// unchanged splits objects into all of them as they will be (the stored
+// one where nothing changes) and those to write.
+func unchanged[T any](r *batchRun, res *BatchResult, objs []*T, content func(T) T) (all, write []*T) {
+	all, write = []*T{}, []*T{}
+	for _, o := range objs {
+		old, ok := r.stored[idOf(o)].(*T)
+		if ok && sameJSON(content(*old), content(*o)) {
+			all = append(all, old)
+			res.Updated--
+			res.Unchanged++
+			continue
+		}
+		all, write = append(all, o), append(write, o)
+	}
+	return all, write
+}
+
+func idOf(o any) string {
+	switch o := o.(type) {
+	case *TaxCategory:
+		return o.ID
+	case *Category:
+		return o.ID
+	case *ModifierGroup:
+		return o.ID
+	case *Item:
+		return o.ID
+	}
+	return ""
+}
+
+func sameJSON(a, b any) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
 }
 
 // each calls fn with every object's field path, ID prefix and ID.
@@ -229,6 +299,7 @@ func (r *batchRun) loadStored(ctx context.Context, res *BatchResult) error {
 		}
 		stamp(fmt.Sprintf("tax_categories[%d]", i), &o.Version, &o.CreatedAt, &o.UpdatedAt, old.meta(), old != nil)
 		r.taxes[o.ID] = o
+		r.keep(o.ID, old)
 	}
 	for i, o := range r.b.Categories {
 		o.OrgID = r.orgID
@@ -238,6 +309,7 @@ func (r *batchRun) loadStored(ctx context.Context, res *BatchResult) error {
 		}
 		stamp(fmt.Sprintf("categories[%d]", i), &o.Version, &o.CreatedAt, &o.UpdatedAt, old.meta(), old != nil)
 		r.categories[o.ID] = o
+		r.keep(o.ID, old)
 	}
 	for i, o := range r.b.ModifierGroups {
 		o.OrgID = r.orgID
@@ -247,6 +319,7 @@ func (r *batchRun) loadStored(ctx context.Context, res *BatchResult) error {
 		}
 		stamp(fmt.Sprintf("modifier_groups[%d]", i), &o.Version, &o.CreatedAt, &o.UpdatedAt, old.meta(), old != nil)
 		r.groups[o.ID] = o
+		r.keep(o.ID, old)
 	}
 	for i, o := range r.b.Items {
 		o.OrgID = r.orgID
@@ -256,6 +329,7 @@ func (r *batchRun) loadStored(ctx context.Context, res *BatchResult) error {
 		}
 		stamp(fmt.Sprintf("items[%d]", i), &o.Version, &o.CreatedAt, &o.UpdatedAt, old.meta(), old != nil)
 		r.items[o.ID] = true
+		r.keep(o.ID, old)
 	}
 	if len(stale) > 0 {
 		return &apperr.Error{Kind: apperr.Conflict, Code: "version_conflict",
@@ -410,12 +484,4 @@ func (r *batchRun) ModifierGroup(ctx context.Context, orgID, id string) (*Modifi
 		return g, nil
 	}
 	return r.s.ModifierGroup(ctx, orgID, id)
-}
-
-// orEmpty makes a nil list an empty one, so it encodes as [].
-func orEmpty[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }

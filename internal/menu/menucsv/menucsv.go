@@ -101,7 +101,6 @@ func Read(r io.Reader, cat *Catalogue) (*Plan, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			rd.plan.Rows++
@@ -111,6 +110,7 @@ func Read(r io.Reader, cat *Catalogue) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
+		line, _ := cr.FieldPos(0)
 		cell := func(name string) string {
 			if i, ok := col[name]; ok && i < len(rec) {
 				return strings.TrimSpace(rec[i])
@@ -360,7 +360,15 @@ func (p *Plan) Rejected(batchErr error) ([]RowError, error) {
 			if !ok {
 				return nil, batchErr
 			}
-			byLine[line] = append(byLine[line], column+": "+f.Reason)
+			// A reason may point at another object of the batch ("is also
+			// on items[6].variants[0]..."): the file knows it by its line.
+			reason := refRE.ReplaceAllStringFunc(f.Reason, func(ref string) string {
+				if l, _, ok := p.locate(ref); ok {
+					return "line " + strconv.Itoa(l)
+				}
+				return ref
+			})
+			byLine[line] = append(byLine[line], column+": "+reason)
 		}
 	}
 	out := make([]RowError, 0, len(byLine))
@@ -370,6 +378,8 @@ func (p *Plan) Rejected(batchErr error) ([]RowError, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Line < out[j].Line })
 	return out, nil
 }
+
+var refRE = regexp.MustCompile(`(items|categories)\[\d+\](\.[a-z_]+(\[\d+\])?)*`)
 
 var fieldRE = regexp.MustCompile(`^(items|categories)\[(\d+)\](?:\.variants\[(\d+)\])?\.?([a-z_]*)`)
 
