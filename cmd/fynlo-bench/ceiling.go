@@ -28,10 +28,18 @@ func ceilingServer(args []string) error {
 	fs := flag.NewFlagSet(ceilingCommand, flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
 	size := fs.Int("body-bytes", 361, "size of the JSON body")
+	bodyFile := fs.String("body-file", "", "serve this file's bytes instead of a padded body")
+	etag := fs.String("etag", "", "with -body-file: its ETag; a matching If-None-Match gets 304, as fynlo answers")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	body := fixedJSON(*size)
+	if *bodyFile != "" {
+		var err error
+		if body, err = os.ReadFile(*bodyFile); err != nil {
+			return err
+		}
+	}
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -39,6 +47,13 @@ func ceilingServer(args []string) error {
 	// The same timeouts as fynlo's http.Server, so connection handling matches.
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if *etag != "" {
+				w.Header().Set("ETag", *etag)
+				if r.Header.Get("If-None-Match") == *etag {
+					w.WriteHeader(http.StatusNotModified)
+					return
+				}
+			}
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(body)
 		}),
@@ -72,11 +87,16 @@ type ceilingProc struct {
 
 // spawnCeiling re-executes this binary as the ceiling server.
 func spawnCeiling(ctx context.Context, bodyBytes int) (*ceilingProc, error) {
+	return spawnCeilingArgs(ctx, "-body-bytes", fmt.Sprint(bodyBytes))
+}
+
+// spawnCeilingArgs starts the ceiling server with these flags.
+func spawnCeilingArgs(ctx context.Context, args ...string) (*ceilingProc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, ceilingCommand, "-body-bytes", fmt.Sprint(bodyBytes))
+	cmd := exec.Command(self, append([]string{ceilingCommand}, args...)...)
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ type loadSpec struct {
 	Warmup   time.Duration
 	Duration time.Duration
 	PID      int // the server process, for CPU accounting; 0 if unknown
+	Want     int // the status that counts as success; 0 for 200
 }
 
 // loadResult is what one closed-loop run measured.
@@ -59,7 +61,7 @@ func newLoadTransport(conns int, dials *atomic.Int64) *http.Transport {
 }
 
 // runLoad drives spec and returns its measurements. Errors (transport
-// failures and non-200 answers) are counted, not fatal.
+// failures and answers other than spec.Want) are counted, not fatal.
 func runLoad(ctx context.Context, spec loadSpec) loadResult {
 	var dials atomic.Int64
 	tr := newLoadTransport(spec.Conns, &dials)
@@ -142,7 +144,7 @@ func oneRequest(ctx context.Context, hc *http.Client, spec loadSpec) error {
 	if err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusOK {
+	if want := cmp.Or(spec.Want, http.StatusOK); resp.StatusCode != want {
 		return fmt.Errorf("status %d", resp.StatusCode)
 	}
 	return nil

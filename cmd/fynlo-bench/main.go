@@ -17,6 +17,9 @@
 //	startup    spawn `fynlo serve` -n times on a fresh data directory and time
 //	           spawn → /readyz 200
 //	pin        pair devices and time PIN sign-ins
+//	menu       the demo restaurant's menu (spawned with FYNLO_DEMO=true): the
+//	           whole document and the 304 path, each against a ceiling serving
+//	           the same bytes; the time from an 86 to the stream and the menu
 //
 // Scenarios that talk to a server take -url. With -url empty (the default)
 // the tool spawns the fynlo binary named by -server-bin (default: "fynlo"
@@ -85,6 +88,10 @@ var scenarios = map[string]scenario{
 	"startup": {
 		summary: "time from spawning `fynlo serve` to /readyz answering 200",
 		setup:   setupStartup,
+	},
+	"menu": {
+		summary: "the demo restaurant's whole menu and its 304 against a ceiling serving the same bytes; how fast a change shows",
+		setup:   setupMenu,
 	},
 	"pin": {
 		summary: "PIN sign-in latency on paired devices (keyed hash, attempt counter, audit entry)",
