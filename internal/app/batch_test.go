@@ -85,9 +85,10 @@ func TestMenuBatch(t *testing.T) {
 			},
 		}
 		expectProblem(t, s.call("POST", "/api/v1/menu/batch", tok, bad), 422, "invalid_field", "items[0].category_id")
-		bad["items"] = bad["items"].([]any)[1:]
+		bad["items"] = append(bad["items"].([]any)[1:], map[string]any{"name": "Double", "category_id": "#new", "tax_category_id": ids["#hot"],
+			"variants": []any{map[string]any{"name": "Regular", "price": gbp(100)}, map[string]any{"name": "regular", "price": gbp(200)}}})
 		expectProblem(t, s.call("POST", "/api/v1/menu/batch", tok, bad), 422, "invalid_field",
-			"modifier_groups[0].min_select", "items[0].variants[0].price.amount", "items[1].variants[0].barcodes[0]")
+			"modifier_groups[0].min_select", "items[0].variants[0].price.amount", "items[1].variants[0].barcodes[0]", "items[2].variants[1].name")
 		if n := len(s.call("GET", "/api/v1/categories", tok, nil).json(t)["items"].([]any)); n != 3 {
 			t.Fatalf("a refused batch wrote categories: %d", n)
 		}

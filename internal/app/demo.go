@@ -47,8 +47,8 @@ func (d *DemoInfo) String() string {
 	return s
 }
 
-// seedDemo creates the demo restaurant, step by step, each step skipped
-// when done already, so a start that crashed half-way finishes it next time.
+// seedDemo creates what is missing of the demo restaurant, step by step,
+// so a start that crashed half-way finishes it next time.
 func seedDemo(ctx context.Context, cfg Config, a *App, authSvc *auth.Service, tenants *tenant.Service, menuSvc *menu.Service) (*DemoInfo, error) {
 	info := &DemoInfo{}
 	user, _, err := a.DB.FindCredentials(ctx, DemoEmail)
@@ -81,20 +81,23 @@ func seedDemo(ctx context.Context, cfg Config, a *App, authSvc *auth.Service, te
 			return nil, fmt.Errorf("demo menu: %w", err)
 		}
 	}
-	if staff, err := authSvc.Employees(ctx, org, auth.EmployeeFilter{Limit: 1}); err != nil {
-		return nil, err
-	} else if len(staff) == 0 {
+	for _, s := range demoStaff {
+		if found, err := authSvc.Employees(ctx, org, auth.EmployeeFilter{Search: s.name, Limit: 1}); err != nil {
+			return nil, err
+		} else if len(found) > 0 {
+			continue
+		}
 		info.Seeded = true
-		for _, s := range demoStaff {
-			if _, err := authSvc.CreateEmployee(ctx, org, auth.EmployeeInput{Name: s.name, JobTitle: s.job, PIN: s.pin,
-				Roles: []auth.LocationRole{{LocationID: info.LocationID, RoleID: s.role}}}, here); err != nil {
-				return nil, fmt.Errorf("demo staff: %w", err)
-			}
+		if _, err := authSvc.CreateEmployee(ctx, org, auth.EmployeeInput{Name: s.name, JobTitle: s.job, PIN: s.pin,
+			Roles: []auth.LocationRole{{LocationID: info.LocationID, RoleID: s.role}}}, here); err != nil {
+			return nil, fmt.Errorf("demo staff: %w", err)
 		}
 	}
-	if devices, err := authSvc.Devices(ctx, org); err != nil {
-		return nil, err
-	} else if len(devices) == 0 {
+	// The device token is kept only as a hash: without its file (a first
+	// start, or one that crashed before writing it) the demo pairs a new iPad.
+	if tokenFile := filepath.Join(cfg.DataDir, "demo-device-token"); fileExists(tokenFile) {
+		info.DeviceFile = tokenFile
+	} else {
 		info.Seeded = true
 		pairing, err := authSvc.RegisterDevice(ctx, org, info.LocationID, "Demo iPad", here)
 		if err != nil {
@@ -112,8 +115,6 @@ func seedDemo(ctx context.Context, cfg Config, a *App, authSvc *auth.Service, te
 		if err := os.WriteFile(info.DeviceFile, []byte(dt.Token+"\n"), 0o600); err != nil {
 			return nil, err
 		}
-	} else if f := filepath.Join(cfg.DataDir, "demo-device-token"); fileExists(f) {
-		info.DeviceFile = f
 	}
 	return info, nil
 }

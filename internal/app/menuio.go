@@ -41,7 +41,7 @@ func ImportMenu(ctx context.Context, cfg Config, r io.Reader, opt ImportOptions)
 	}
 	defer db.Close()
 	svc := menu.NewService(db, clock)
-	cat, err := catalogue(ctx, svc, org)
+	cat, err := catalogue(ctx, svc, org, true)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func ExportMenu(ctx context.Context, cfg Config, w io.Writer, orgID string) erro
 		return err
 	}
 	defer db.Close()
-	cat, err := catalogue(ctx, menu.NewService(db, clock), org)
+	cat, err := catalogue(ctx, menu.NewService(db, clock), org, false)
 	if err != nil {
 		return err
 	}
@@ -131,8 +131,9 @@ func findOrganization(ctx context.Context, db *sqlstore.DB, orgID string) (*tena
 	return nil, fmt.Errorf("this database holds several organizations; choose one with -org: %s", strings.Join(names, ", "))
 }
 
-// catalogue loads an organization's menu as a file is read against it.
-func catalogue(ctx context.Context, svc *menu.Service, org *tenant.Organization) (*menucsv.Catalogue, error) {
+// catalogue loads an organization's menu as a file is read against it
+// (archived items too, which a row may bring back by ID) or written.
+func catalogue(ctx context.Context, svc *menu.Service, org *tenant.Organization, archived bool) (*menucsv.Catalogue, error) {
 	cat := &menucsv.Catalogue{Currency: org.Currency}
 	var err error
 	if cat.TaxCategories, err = svc.TaxCategories(ctx, org.ID); err != nil {
@@ -145,7 +146,7 @@ func catalogue(ctx context.Context, svc *menu.Service, org *tenant.Organization)
 		return nil, err
 	}
 	for after := ""; ; {
-		page, err := svc.Items(ctx, org.ID, menu.ItemFilter{After: after, Limit: 500})
+		page, err := svc.Items(ctx, org.ID, menu.ItemFilter{After: after, Limit: 500, Archived: archived})
 		if err != nil {
 			return nil, err
 		}

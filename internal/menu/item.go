@@ -127,6 +127,7 @@ func validateItem(ctx context.Context, l lookup, it *Item) error {
 		f.Add("variants", "must hold 1 to 20 variants (an item with one price has one)")
 	}
 	seen := map[string]bool{}
+	names, ids := map[string]bool{}, map[string]bool{}
 	for i := range it.Variants {
 		v := &it.Variants[i]
 		field := "variants[" + strconv.Itoa(i) + "]"
@@ -139,6 +140,15 @@ func validateItem(ctx context.Context, l lookup, it *Item) error {
 		if v.Name == "" || utf8.RuneCountInString(v.Name) > 60 {
 			f.Add(field+".name", "must be 1 to 60 characters")
 		}
+		if key := strings.ToLower(v.Name); names[key] {
+			f.Add(field+".name", "is the name of another variant of this item")
+		} else {
+			names[key] = true
+		}
+		if ids[v.ID] {
+			f.Add(field+".id", "is the ID of another variant of this item")
+		}
+		ids[v.ID] = true
 		if v.Price.Currency == "" {
 			f.Add(field+".price", "is required: every variant has a price")
 		} else {

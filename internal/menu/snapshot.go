@@ -115,9 +115,10 @@ func IsMenuEvent(typ string) bool {
 // event, so changes made on another node show here too.
 func (s *Service) Invalidate(orgID string) { s.cache.drop(orgID) }
 
-// Menu returns the menu of one of org's locations (the caller checks the
-// location is org's), building it if it is not cached.
-func (s *Service) Menu(ctx context.Context, orgID, locationID string) (*Snapshot, error) {
+// CachedMenu returns the menu of one of org's locations if it is cached
+// and current, or nil. Only Menu caches, and only after the caller checked
+// the location is org's, so a cached menu needs no second check.
+func (s *Service) CachedMenu(ctx context.Context, orgID, locationID string) (*Snapshot, error) {
 	now := s.now().UTC()
 	if snap := s.cache.get(orgID, locationID); snap != nil && (snap.Expires.IsZero() || now.Before(snap.Expires)) {
 		fresh, err := s.stillFresh(ctx, orgID, snap, now)
@@ -125,6 +126,16 @@ func (s *Service) Menu(ctx context.Context, orgID, locationID string) (*Snapshot
 			return snap, err
 		}
 	}
+	return nil, nil
+}
+
+// Menu returns the menu of one of org's locations (the caller checks the
+// location is org's), building it if it is not cached.
+func (s *Service) Menu(ctx context.Context, orgID, locationID string) (*Snapshot, error) {
+	if snap, err := s.CachedMenu(ctx, orgID, locationID); snap != nil || err != nil {
+		return snap, err
+	}
+	now := s.now().UTC()
 	gen := s.cache.generation(orgID)
 	seq, _, err := s.changes.MenuChangedSince(ctx, orgID, 0, nil)
 	if err != nil {
@@ -189,8 +200,12 @@ func (s *Service) stillFresh(ctx context.Context, orgID string, snap *Snapshot, 
 		return true, nil // checked lately, or being checked by another request
 	}
 	last, changed, err := s.changes.MenuChangedSince(ctx, orgID, snap.seq.Load(), eventPrefixes)
-	if err != nil || changed {
+	if err != nil {
 		return false, err
+	}
+	if changed {
+		s.Invalidate(orgID) // no request may be served this one again
+		return false, nil
 	}
 	snap.seq.Store(last)
 	return true, nil

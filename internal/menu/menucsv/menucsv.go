@@ -43,7 +43,7 @@ type Catalogue struct {
 	TaxCategories  []*menu.TaxCategory
 	Categories     []*menu.Category
 	ModifierGroups []*menu.ModifierGroup
-	Items          []*menu.Item // not archived
+	Items          []*menu.Item // archived ones too for Read: a row brings one back by its item_id
 }
 
 // RowError is a rejected line of the file and why.
@@ -96,6 +96,7 @@ func Read(r io.Reader, cat *Catalogue) (*Plan, error) {
 		}
 	}
 	rd := newReader(cat)
+	rd.has = col
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -131,14 +132,15 @@ type reader struct {
 	cat  *Catalogue
 	plan *Plan
 
-	categories map[string]string         // lower-case path → ID or #client ID
-	children   map[string]int            // parent ID → categories under it, for new positions
-	taxes      map[string]string         // lower-case name → ID
-	groups     map[string]string         // lower-case name → ID
-	existing   map[string]*menu.Item     // by ID, and by category ID + "\x00" + lower-case name
-	items      map[string]int            // item key → index in the batch
-	variants   map[int]map[string]string // batch index → lower-case variant name → ID it keeps
-	itemCells  []map[string]string       // batch index → its item columns on its first line
+	categories map[string]string               // lower-case path → ID or #client ID
+	children   map[string]int                  // parent ID → categories under it, for new positions
+	taxes      map[string]string               // lower-case name → ID
+	groups     map[string]string               // lower-case name → ID
+	existing   map[string]*menu.Item           // by ID, and by category ID + "\x00" + lower-case name
+	items      map[string]int                  // item key → index in the batch
+	variants   map[int]map[string]menu.Variant // batch index → lower-case variant name → the stored variant
+	has        map[string]int                  // the file's columns
+	itemCells  []map[string]string             // batch index → its item columns on its first line
 }
 
 // itemColumns describe the item, not the variant: given on an item's first
@@ -149,7 +151,7 @@ var itemColumns = []string{"description", "image_url", "tax_category", "kitchen_
 func newReader(cat *Catalogue) *reader {
 	rd := &reader{cat: cat, plan: &Plan{Batch: &menu.Batch{}, rejected: map[int][]string{}},
 		categories: map[string]string{}, children: map[string]int{}, taxes: map[string]string{}, groups: map[string]string{},
-		existing: map[string]*menu.Item{}, items: map[string]int{}, variants: map[int]map[string]string{}}
+		existing: map[string]*menu.Item{}, items: map[string]int{}, variants: map[int]map[string]menu.Variant{}}
 	byID := map[string]*menu.Category{}
 	for _, c := range cat.Categories {
 		byID[c.ID] = c
@@ -165,8 +167,10 @@ func newReader(cat *Catalogue) *reader {
 		rd.groups[strings.ToLower(g.Name)] = g.ID
 	}
 	for _, it := range cat.Items {
-		rd.existing[it.ID] = it
-		rd.existing[it.CategoryID+"\x00"+strings.ToLower(it.Name)] = it
+		rd.existing[it.ID] = it // an archived item comes back by its ID, not by its name
+		if !it.Archived {
+			rd.existing[it.CategoryID+"\x00"+strings.ToLower(it.Name)] = it
+		}
 	}
 	return rd
 }
@@ -255,7 +259,7 @@ func (rd *reader) row(line int, cell func(string) string) {
 			return
 		}
 		it := rd.plan.Batch.Items[i]
-		v.ID = rd.variants[i][strings.ToLower(v.Name)]
+		rd.keepVariant(i, &v)
 		it.Variants = append(it.Variants, v)
 		rd.plan.itemLines[i] = append(rd.plan.itemLines[i], line)
 		return
@@ -265,7 +269,7 @@ func (rd *reader) row(line int, cell func(string) string) {
 		ModifierGroups: orEmpty(groups), Allergens: labels(cell("allergens")), Dietary: labels(cell("dietary"))}
 	old := rd.existing[key] // keyed by item ID too
 	i := len(rd.plan.Batch.Items)
-	rd.variants[i] = map[string]string{}
+	rd.variants[i] = map[string]menu.Variant{}
 	rd.itemCells = append(rd.itemCells, map[string]string{})
 	for _, c := range itemColumns {
 		rd.itemCells[i][c] = cell(c)
@@ -274,16 +278,63 @@ func (rd *reader) row(line int, cell func(string) string) {
 	case old != nil:
 		it.ID = old.ID
 		for _, ov := range old.Variants {
-			rd.variants[i][strings.ToLower(ov.Name)] = ov.ID
+			rd.variants[i][strings.ToLower(ov.Name)] = ov
 		}
+		rd.keepItem(it, old)
 	case it.ID == "":
 		it.ID = fmt.Sprintf("#line-%d", line)
 	}
-	v.ID = rd.variants[i][strings.ToLower(v.Name)]
+	rd.keepVariant(i, &v)
 	it.Variants = []menu.Variant{v}
 	rd.items[key] = i
 	rd.plan.Batch.Items = append(rd.plan.Batch.Items, it)
 	rd.plan.itemLines = append(rd.plan.itemLines, []int{line})
+}
+
+// keepItem keeps what the file has no column for as it is stored: a file
+// of names and prices changes prices, and never erases allergens.
+func (rd *reader) keepItem(it, old *menu.Item) {
+	absent := func(c string) bool { _, ok := rd.has[c]; return !ok }
+	if absent("description") {
+		it.Description = old.Description
+	}
+	if absent("image_url") {
+		it.ImageURL = old.ImageURL
+	}
+	if absent("kitchen_station") {
+		it.KitchenStation = old.KitchenStation
+	}
+	if absent("course") {
+		it.Course = old.Course
+	}
+	if absent("cost_price") {
+		it.CostPrice = old.CostPrice
+	}
+	if absent("allergens") {
+		it.Allergens = slices.Clone(old.Allergens)
+	}
+	if absent("dietary") {
+		it.Dietary = slices.Clone(old.Dietary)
+	}
+	if absent("modifier_groups") {
+		it.ModifierGroups = slices.Clone(old.ModifierGroups)
+	}
+}
+
+// keepVariant gives a variant of a stored item its ID, and its SKU and
+// barcodes when the file has no column for them.
+func (rd *reader) keepVariant(i int, v *menu.Variant) {
+	old, ok := rd.variants[i][strings.ToLower(v.Name)]
+	if !ok {
+		return
+	}
+	v.ID = old.ID
+	if _, ok := rd.has["sku"]; !ok {
+		v.SKU = old.SKU
+	}
+	if _, ok := rd.has["barcodes"]; !ok {
+		v.Barcodes = slices.Clone(old.Barcodes)
+	}
 }
 
 // category finds or plans the category a path names, level by level.

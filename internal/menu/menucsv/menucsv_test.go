@@ -76,6 +76,9 @@ func TestReadMatchesAndCreates(t *testing.T) {
 	if len(b.Items) != 3 || b.Items[0].ID != "itm_rioja" || b.Items[0].Variants[0].ID != "var_glass" || len(b.Items[0].Variants) != 1 {
 		t.Fatalf("items: %+v", b.Items)
 	}
+	if r := b.Items[0]; r.ModifierGroups[0] != "mgp_sauce" || r.Dietary[0] != "vegan" || r.Allergens[0] != "sulphites" {
+		t.Fatalf("columns the file lacks were not kept as stored: %+v", r)
+	}
 	if len(b.Items[1].Variants) != 2 || b.Items[1].Variants[1].Name != "Large" || b.Items[1].Variants[0].Name != "Regular" {
 		t.Fatalf("chips: %+v", b.Items[1])
 	}
