@@ -64,9 +64,17 @@ func TestNewUserJourney(t *testing.T) {
 		}
 
 		// Versioned update, then a stale one that gets the current object.
-		upd := s.call("PATCH", "/api/v1/locations/"+locID, token, map[string]any{"version": 1, "business_day_cutoff": "05:00"})
-		if upd.Status != 200 || upd.json(t)["version"] != float64(2) || upd.json(t)["business_day_cutoff"] != "05:00" {
+		if l := s.call("GET", "/api/v1/locations/"+locID, token, nil).json(t); l["tax_mode"] != "inclusive" {
+			t.Fatalf("a UK location's tax mode = %v, want inclusive", l["tax_mode"])
+		}
+		expectProblem(t, s.call("PATCH", "/api/v1/locations/"+locID, token, map[string]any{"version": 1, "tax_mode": "sometimes"}), 422, "invalid_field", "tax_mode")
+		upd := s.call("PATCH", "/api/v1/locations/"+locID, token, map[string]any{"version": 1, "business_day_cutoff": "05:00", "tax_mode": "exclusive"})
+		if upd.Status != 200 || upd.json(t)["version"] != float64(2) || upd.json(t)["business_day_cutoff"] != "05:00" || upd.json(t)["tax_mode"] != "exclusive" {
 			t.Fatalf("update: %d %s", upd.Status, upd.Body)
+		}
+		if us := s.call("POST", "/api/v1/locations", token, map[string]any{"name": "Dishoom Manhattan", "country": "US", "timezone": "America/New_York",
+			"currency": "USD"}).json(t); us["tax_mode"] != "exclusive" {
+			t.Fatalf("a US location's tax mode = %v, want exclusive (sales tax)", us["tax_mode"])
 		}
 		stale := expectProblem(t, s.call("PATCH", "/api/v1/locations/"+locID, token, map[string]any{"version": 1, "name": "Old view"}), 409, "version_conflict")
 		if cur, _ := stale["current"].(map[string]any); cur["version"] != float64(2) || cur["name"] != "Dishoom Carnaby" {
@@ -87,7 +95,7 @@ func TestNewUserJourney(t *testing.T) {
 			}
 			types = append(types, m["type"].(string))
 		}
-		want := "organization.created location.created user.created location.created location.updated"
+		want := "organization.created location.created user.created location.created location.updated location.created"
 		if strings.Join(types, " ") != want {
 			t.Fatalf("events = %v, want %s", types, want)
 		}

@@ -27,6 +27,7 @@ type locationCreateInput struct {
 		Currency       string          `json:"currency,omitempty" required:"false" doc:"defaults to the organization's"`
 		VATNumber      string          `json:"vat_number,omitempty" required:"false"`
 		BusinessDayEnd string          `json:"business_day_cutoff,omitempty" required:"false" doc:"HH:MM, default 04:00"`
+		TaxMode        string          `json:"tax_mode,omitempty" required:"false" maxLength:"16" doc:"inclusive (prices include VAT) or exclusive (tax added at the till); default: exclusive in the US and Canada, inclusive elsewhere"`
 	}
 }
 
@@ -56,6 +57,7 @@ type locationPatchInput struct {
 		Currency       *string         `json:"currency,omitempty" required:"false"`
 		VATNumber      *string         `json:"vat_number,omitempty" required:"false"`
 		BusinessDayEnd *string         `json:"business_day_cutoff,omitempty" required:"false"`
+		TaxMode        *string         `json:"tax_mode,omitempty" required:"false" maxLength:"16" doc:"inclusive or exclusive"`
 	}
 }
 
@@ -90,7 +92,7 @@ func (s *Server) handleLocationCreate(ctx context.Context, in *locationCreateInp
 	}
 	b := in.Body
 	li := tenant.LocationInput{ID: b.ID, Name: b.Name, Country: b.Country, Timezone: b.Timezone, Currency: b.Currency,
-		VATNumber: b.VATNumber, BusinessDayEnd: b.BusinessDayEnd}
+		VATNumber: b.VATNumber, BusinessDayEnd: b.BusinessDayEnd, TaxMode: b.TaxMode}
 	if b.Address != nil {
 		li.Address = *b.Address
 	}
@@ -134,7 +136,8 @@ func (s *Server) handleLocationUpdate(ctx context.Context, in *locationPatchInpu
 	}
 	b := in.Body
 	l, err := s.tenants.UpdateLocation(ctx, p.OrgID, in.ID, tenant.LocationPatch{Version: b.Version, Name: b.Name,
-		Address: b.Address, Timezone: b.Timezone, Currency: b.Currency, VATNumber: b.VATNumber, BusinessDayEnd: b.BusinessDayEnd})
+		Address: b.Address, Timezone: b.Timezone, Currency: b.Currency, VATNumber: b.VATNumber, BusinessDayEnd: b.BusinessDayEnd,
+		TaxMode: b.TaxMode})
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}

@@ -44,13 +44,13 @@ func insertOrganization(ctx context.Context, tx *Tx, o *tenant.Organization) err
 	return tx.emit(ctx, o.ID, tenant.EventOrganizationCreated, "", o.ID, o, o.CreatedAt)
 }
 
-const locationColumns = `id, org_id, name, address, country, timezone, currency, vat_number, business_day_cutoff, version, created_at, updated_at`
+const locationColumns = `id, org_id, name, address, country, timezone, currency, vat_number, business_day_cutoff, tax_mode, version, created_at, updated_at`
 
 func scanLocation(row rowScanner) (*tenant.Location, error) {
 	var l tenant.Location
 	var addr string
 	if err := row.Scan(&l.ID, &l.OrgID, &l.Name, &addr, &l.Country, &l.Timezone, &l.Currency, &l.VATNumber,
-		&l.BusinessDayEnd, &l.Version, &l.CreatedAt, &l.UpdatedAt); err != nil {
+		&l.BusinessDayEnd, &l.TaxMode, &l.Version, &l.CreatedAt, &l.UpdatedAt); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(addr), &l.Address); err != nil {
@@ -65,8 +65,8 @@ func insertLocation(ctx context.Context, tx *Tx, l *tenant.Location) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO locations (`+locationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		l.ID, l.OrgID, l.Name, string(addr), l.Country, l.Timezone, l.Currency, l.VATNumber, l.BusinessDayEnd,
+	_, err = tx.ExecContext(ctx, `INSERT INTO locations (`+locationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		l.ID, l.OrgID, l.Name, string(addr), l.Country, l.Timezone, l.Currency, l.VATNumber, l.BusinessDayEnd, l.TaxMode,
 		l.Version, ts(l.CreatedAt), ts(l.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert location: %w", err)
@@ -126,8 +126,8 @@ func (db *DB) UpdateLocation(ctx context.Context, orgID, id string, update func(
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE locations SET name = $1, address = $2, timezone = $3, currency = $4,
-			vat_number = $5, business_day_cutoff = $6, version = $7, updated_at = $8 WHERE org_id = $9 AND id = $10 AND version = $11`,
-			l.Name, string(addr), l.Timezone, l.Currency, l.VATNumber, l.BusinessDayEnd, l.Version, ts(l.UpdatedAt),
+			vat_number = $5, business_day_cutoff = $6, tax_mode = $7, version = $8, updated_at = $9 WHERE org_id = $10 AND id = $11 AND version = $12`,
+			l.Name, string(addr), l.Timezone, l.Currency, l.VATNumber, l.BusinessDayEnd, l.TaxMode, l.Version, ts(l.UpdatedAt),
 			orgID, id, prev); err != nil {
 			return fmt.Errorf("update location: %w", err)
 		}

@@ -48,6 +48,7 @@ type Location struct {
 	Currency       string    `json:"currency"`
 	VATNumber      string    `json:"vat_number" doc:"VAT registration number; empty when not registered"`
 	BusinessDayEnd string    `json:"business_day_cutoff" doc:"local time HH:MM at which the business day rolls over, e.g. 04:00"`
+	TaxMode        string    `json:"tax_mode" enum:"inclusive,exclusive" doc:"inclusive: menu prices include VAT (UK, EU); exclusive: tax is added at the till (US sales tax)"`
 	Version        int64     `json:"version" doc:"increments on every change; send it back on PATCH"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
@@ -105,6 +106,22 @@ type LocationInput struct {
 	Currency       string
 	VATNumber      string
 	BusinessDayEnd string
+	TaxMode        string // "" for the country's custom
+}
+
+// Tax modes: whether menu prices include tax.
+const (
+	TaxInclusive = "inclusive" // the price is what the guest pays; VAT is inside it (UK, EU, Australia)
+	TaxExclusive = "exclusive" // tax is added to the price at the till (US and Canadian sales tax)
+)
+
+// DefaultTaxMode is the custom of a country: sales-tax countries add tax
+// at the till, VAT countries show it inside the price.
+func DefaultTaxMode(country string) string {
+	if country == "US" || country == "CA" {
+		return TaxExclusive
+	}
+	return TaxInclusive
 }
 
 // DefaultBusinessDayEnd is when a business day rolls over unless a location
@@ -118,7 +135,7 @@ func NewLocation(org *Organization, in LocationInput, now time.Time) (*Location,
 	l := &Location{
 		ID: in.ID, OrgID: org.ID, Name: strings.TrimSpace(in.Name), Address: in.Address,
 		Country: in.Country, Timezone: in.Timezone, Currency: in.Currency,
-		VATNumber: strings.TrimSpace(in.VATNumber), BusinessDayEnd: in.BusinessDayEnd,
+		VATNumber: strings.TrimSpace(in.VATNumber), BusinessDayEnd: in.BusinessDayEnd, TaxMode: in.TaxMode,
 		Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	if l.ID == "" {
@@ -135,6 +152,9 @@ func NewLocation(org *Organization, in LocationInput, now time.Time) (*Location,
 	}
 	if l.BusinessDayEnd == "" {
 		l.BusinessDayEnd = DefaultBusinessDayEnd
+	}
+	if l.TaxMode == "" {
+		l.TaxMode = DefaultTaxMode(l.Country)
 	}
 	if l.Address.Country == "" {
 		l.Address.Country = l.Country
@@ -185,6 +205,7 @@ type LocationPatch struct {
 	Timezone       *string
 	Currency       *string
 	VATNumber      *string
+	TaxMode        *string
 	BusinessDayEnd *string
 }
 
@@ -209,6 +230,9 @@ func (s *Service) UpdateLocation(ctx context.Context, orgID, id string, p Locati
 		}
 		if p.Currency != nil {
 			l.Currency = *p.Currency
+		}
+		if p.TaxMode != nil {
+			l.TaxMode = *p.TaxMode
 		}
 		if p.VATNumber != nil {
 			l.VATNumber = strings.TrimSpace(*p.VATNumber)
@@ -241,6 +265,9 @@ func (l *Location) Validate() error {
 	ValidateCountry(&f, "address.country", l.Address.Country)
 	ValidateTimezone(&f, "timezone", l.Timezone)
 	ValidateCurrency(&f, "currency", l.Currency)
+	if l.TaxMode != TaxInclusive && l.TaxMode != TaxExclusive {
+		f.Add("tax_mode", "must be inclusive or exclusive")
+	}
 	if l.VATNumber != "" && !vatRE.MatchString(l.VATNumber) {
 		f.Add("vat_number", "must be 2 to 20 letters and digits, e.g. GB123456789")
 	}
