@@ -159,10 +159,13 @@ func (r *batchRun) skipUnchanged(res *BatchResult) {
 
 // unchanged splits objects into all of them as they will be (the stored
 // one where nothing changes) and those to write.
-func unchanged[T any](r *batchRun, res *BatchResult, objs []*T, content func(T) T) (all, write []*T) {
-	all, write = []*T{}, []*T{}
+func unchanged[T any, P interface {
+	*T
+	meta() storedMeta
+}](r *batchRun, res *BatchResult, objs []P, content func(T) T) (all, write []P) {
+	all, write = []P{}, []P{}
 	for _, o := range objs {
-		old, ok := r.stored[idOf(o)].(*T)
+		old, ok := r.stored[o.meta().id].(P)
 		if ok && sameJSON(content(*old), content(*o)) {
 			all = append(all, old)
 			res.Updated--
@@ -172,20 +175,6 @@ func unchanged[T any](r *batchRun, res *BatchResult, objs []*T, content func(T) 
 		all, write = append(all, o), append(write, o)
 	}
 	return all, write
-}
-
-func idOf(o any) string {
-	switch o := o.(type) {
-	case *TaxCategory:
-		return o.ID
-	case *Category:
-		return o.ID
-	case *ModifierGroup:
-		return o.ID
-	case *Item:
-		return o.ID
-	}
-	return ""
 }
 
 func sameJSON(a, b any) bool {
@@ -339,35 +328,36 @@ func (r *batchRun) loadStored(ctx context.Context, res *BatchResult) error {
 }
 
 type storedMeta struct {
+	id      string
 	version int64
 	created time.Time
 }
 
-// meta returns a stored object's version and creation time; nil has none.
+// meta returns an object's ID, version and creation time; nil has none.
 func (t *TaxCategory) meta() (m storedMeta) {
 	if t != nil {
-		m = storedMeta{t.Version, t.CreatedAt}
+		m = storedMeta{t.ID, t.Version, t.CreatedAt}
 	}
 	return m
 }
 
 func (c *Category) meta() (m storedMeta) {
 	if c != nil {
-		m = storedMeta{c.Version, c.CreatedAt}
+		m = storedMeta{c.ID, c.Version, c.CreatedAt}
 	}
 	return m
 }
 
 func (g *ModifierGroup) meta() (m storedMeta) {
 	if g != nil {
-		m = storedMeta{g.Version, g.CreatedAt}
+		m = storedMeta{g.ID, g.Version, g.CreatedAt}
 	}
 	return m
 }
 
 func (it *Item) meta() (m storedMeta) {
 	if it != nil {
-		m = storedMeta{it.Version, it.CreatedAt}
+		m = storedMeta{it.ID, it.Version, it.CreatedAt}
 	}
 	return m
 }
