@@ -21,9 +21,11 @@ import (
 	"github.com/fynlo/fynlo/internal/event"
 	"github.com/fynlo/fynlo/internal/httpapi"
 	"github.com/fynlo/fynlo/internal/idempotency"
+	"github.com/fynlo/fynlo/internal/kitchen"
 	"github.com/fynlo/fynlo/internal/menu"
 	"github.com/fynlo/fynlo/internal/notify"
 	"github.com/fynlo/fynlo/internal/notify/smtp"
+	"github.com/fynlo/fynlo/internal/order"
 	"github.com/fynlo/fynlo/internal/sqlstore"
 	"github.com/fynlo/fynlo/internal/tenant"
 )
@@ -105,9 +107,16 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	db.OnCommit = a.dispatcher.Notify
 	menuSvc := menu.NewService(db, clock)
 	tenants := tenant.NewService(db, clock)
+	orders := order.NewService(db, db, tenants, menuSvc, authSvc, clock)
+	kitchenSvc := kitchen.NewService(db, orders, func(ctx context.Context, orgID, employeeID string) string {
+		if e, err := authSvc.Employee(ctx, orgID, employeeID); err == nil {
+			return e.Name
+		}
+		return "" // a ticket without a server's name is better than no ticket
+	}, clock)
 	a.API = httpapi.New(httpapi.Config{Version: Version, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
 		TrustProxyHeaders: cfg.TrustProxy}, httpapi.Deps{
-		Logger: logger, Auth: authSvc, Tenants: tenants, Audit: audit.NewService(db), Menu: menuSvc, Idempotency: a.idem,
+		Logger: logger, Auth: authSvc, Tenants: tenants, Audit: audit.NewService(db), Menu: menuSvc, Orders: orders, Kitchen: kitchenSvc, Idempotency: a.idem,
 		Events: db, Hub: hub, Ready: a.ready, Registry: reg,
 	})
 	a.dispatcher.OnPublish = func(evs []event.Event) {
@@ -123,7 +132,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	}
 
 	if cfg.Demo {
-		if a.Demo, err = seedDemo(ctx, cfg, a, authSvc, tenants, menuSvc); err != nil {
+		if a.Demo, err = seedDemo(ctx, cfg, a, authSvc, tenants, menuSvc, orders, kitchenSvc); err != nil {
 			db.Close()
 			return nil, err
 		}

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/fynlo/fynlo/internal/apperr"
 	"github.com/fynlo/fynlo/internal/auth"
 	"github.com/fynlo/fynlo/internal/demo"
+	"github.com/fynlo/fynlo/internal/kitchen"
 	"github.com/fynlo/fynlo/internal/menu"
+	"github.com/fynlo/fynlo/internal/order"
 	"github.com/fynlo/fynlo/internal/tenant"
 )
 
@@ -49,7 +52,8 @@ func (d *DemoInfo) String() string {
 
 // seedDemo creates what is missing of the demo restaurant, step by step,
 // so a start that crashed half-way finishes it next time.
-func seedDemo(ctx context.Context, cfg Config, a *App, authSvc *auth.Service, tenants *tenant.Service, menuSvc *menu.Service) (*DemoInfo, error) {
+func seedDemo(ctx context.Context, cfg Config, a *App, authSvc *auth.Service, tenants *tenant.Service, menuSvc *menu.Service,
+	orders *order.Service, kitchenSvc *kitchen.Service) (*DemoInfo, error) {
 	info := &DemoInfo{}
 	user, _, err := a.DB.FindCredentials(ctx, DemoEmail)
 	switch {
@@ -93,6 +97,28 @@ func seedDemo(ctx context.Context, cfg Config, a *App, authSvc *auth.Service, te
 			return nil, fmt.Errorf("demo staff: %w", err)
 		}
 	}
+	if sts, err := kitchenSvc.Stations(ctx, org, info.LocationID); err != nil {
+		return nil, err
+	} else if len(sts) == 0 {
+		info.Seeded = true
+		for _, st := range demoStations {
+			if _, err := kitchenSvc.CreateStation(ctx, org, kitchen.StationInput{LocationID: info.LocationID, Key: st[0], Name: st[1],
+				Default: st[0] == "grill"}); err != nil {
+				return nil, fmt.Errorf("demo station: %w", err)
+			}
+		}
+	}
+	if ts, err := orders.Tables(ctx, org, info.LocationID, true); err != nil {
+		return nil, err
+	} else if len(ts) == 0 {
+		info.Seeded = true
+		for i, t := range demoTables() {
+			if _, err := orders.CreateTable(ctx, org, order.TableInput{LocationID: info.LocationID, Area: t.area, Name: t.name,
+				Seats: t.seats, Position: i}); err != nil {
+				return nil, fmt.Errorf("demo table: %w", err)
+			}
+		}
+	}
 	// The device token is kept only as a hash: without its file (a first
 	// start, or one that crashed before writing it) the demo pairs a new iPad.
 	if tokenFile := filepath.Join(cfg.DataDir, "demo-device-token"); fileExists(tokenFile) {
@@ -117,6 +143,38 @@ func seedDemo(ctx context.Context, cfg Config, a *App, authSvc *auth.Service, te
 		}
 	}
 	return info, nil
+}
+
+// demoStations are the kitchen stations the demo menu's items name.
+var demoStations = [][2]string{{"grill", "Grill"}, {"fryer", "Fryer"}, {"cold", "Cold section"}, {"pastry", "Pastry"},
+	{"bar", "Bar"}, {"coffee", "Coffee"}}
+
+type demoTable struct {
+	area, name string
+	seats      int
+}
+
+// demoTables is the demo's floor: tables 1–16 in the main room (12 seats
+// four), 20–23 on the terrace, and high tables at the bar.
+func demoTables() []demoTable {
+	var out []demoTable
+	for n := 1; n <= 16; n++ {
+		seats := []int{2, 2, 4, 4}[n%4]
+		if n == 12 {
+			seats = 4
+		}
+		if n == 16 {
+			seats = 8
+		}
+		out = append(out, demoTable{"Main room", strconv.Itoa(n), seats})
+	}
+	for n := 20; n <= 23; n++ {
+		out = append(out, demoTable{"Terrace", strconv.Itoa(n), 4})
+	}
+	for n := 1; n <= 4; n++ {
+		out = append(out, demoTable{"Bar", "B" + strconv.Itoa(n), 2})
+	}
+	return out
 }
 
 func fileExists(path string) bool {

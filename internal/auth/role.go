@@ -259,6 +259,36 @@ func (s *Service) UpdateRole(ctx context.Context, orgID, roleID string, p RolePa
 	})
 }
 
+// AuthorizeDiscount allows a discount of percentBP (of what it discounts)
+// if the caller's role gives discounts that large, or with a manager's
+// approval for order.discount, which lifts the limit for one request.
+// Errors: Forbidden (code discount_over_limit).
+func (s *Service) AuthorizeDiscount(ctx context.Context, p Principal, percentBP int, approval string) error {
+	r, err := s.Role(ctx, p.OrgID, p.Role)
+	if apperr.Is(err, apperr.NotFound) {
+		return apperr.New(apperr.Forbidden, "unknown_role", "your role no longer exists; sign in again")
+	}
+	if err != nil {
+		return err
+	}
+	if r.Allows(PermOrderDiscount) && percentBP <= r.MaxDiscountBP() {
+		return nil
+	}
+	if ok, err := s.useApproval(ctx, p, PermOrderDiscount, approval); err != nil || ok {
+		return err
+	}
+	detail, _ := json.Marshal(map[string]any{"permission": PermOrderDiscount, "role": r.ID, "percent_bp": percentBP})
+	if err := s.store.AppendAudit(ctx, p.OrgID, audit.Entry{Action: audit.ActionPermissionDenied, ActorID: p.UserID,
+		SubjectID: p.UserID, Detail: detail, At: s.now().UTC()}); err != nil {
+		return err
+	}
+	limit := "may not give discounts"
+	if r.MaxDiscountBP() > 0 {
+		limit = "may give discounts up to " + strconv.Itoa(r.MaxDiscountBP()/100) + "%"
+	}
+	return apperr.New(apperr.Forbidden, "discount_over_limit", "your role ("+r.Name+") "+limit+"; ask a manager to approve this one")
+}
+
 // Authorize returns the caller's role if it grants perm. A refusal is
 // recorded in the audit log. Errors: Forbidden (code permission_denied,
 // or unknown_role when the token names a role this organization lacks).

@@ -43,6 +43,9 @@ type Log interface {
 	// order; locationID, when set, keeps only that location's events and
 	// organization-wide ones. Errors: Internal.
 	EventsAfter(ctx context.Context, orgID string, after int64, locationID string, limit int) ([]Event, error)
+	// LastSeq returns the sequence number of org's latest committed event
+	// (0 for none). Errors: Internal.
+	LastSeq(ctx context.Context, orgID string) (int64, error)
 }
 
 // Notice says that an organization's log has grown by the events

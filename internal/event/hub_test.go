@@ -25,6 +25,12 @@ func (l *memLog) append(org string, n int) Notice {
 	return Notice{OrgID: org, FirstSeq: first, LastSeq: int64(len(l.events[org]))}
 }
 
+func (l *memLog) LastSeq(_ context.Context, org string) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return int64(len(l.events[org])), nil
+}
+
 func (l *memLog) EventsAfter(_ context.Context, org string, after int64, _ string, limit int) ([]Event, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -97,9 +98,29 @@ const backlogPage = 500
 // subscribes to live events first and then replays the Log from ?after, so
 // nothing committed in between is missed; live events at or below the last
 // replayed sequence number are skipped, so nothing arrives twice.
+// screenStreamTTL is how long a paired screen's stream lasts before it
+// must reconnect.
+const screenStreamTTL = time.Hour
+
 func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, ok := ctx.Value(keyPrincipal).(auth.Principal)
+	d, screen := ctx.Value(keyDevice).(*auth.Device)
+	if tok := r.URL.Query().Get("access_token"); !ok && !screen && strings.HasPrefix(tok, auth.DeviceTokenPrefix) {
+		var err error
+		if d, err = s.auth.AuthenticateDevice(ctx, tok); err != nil {
+			writeProblem(w, r, problemFor(ctx, s.logger, err))
+			return
+		}
+		screen = true
+	}
+	if screen {
+		// A paired screen streams its own location's events. Its token does
+		// not expire, so the stream ends each hour and the screen comes back
+		// through a fresh check of its token: a revoked screen goes dark.
+		p, ok = auth.Principal{OrgID: d.OrgID, UserID: d.ID, Role: auth.RoleKitchen, LocationID: d.LocationID, DeviceID: d.ID,
+			ExpiresAt: time.Now().Add(screenStreamTTL)}, true
+	}
 	if !ok {
 		tok := r.URL.Query().Get("access_token")
 		if tok == "" {
@@ -128,6 +149,9 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		after = n
 	}
 	locationID := q.Get("location_id")
+	if screen {
+		locationID = d.LocationID
+	}
 	if !s.trackStream() {
 		writeProblem(w, r, &Problem{Status: http.StatusServiceUnavailable, Code: "shutting_down",
 			Detail: "the server is restarting; reconnect in a moment"})

@@ -41,6 +41,8 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 		scope := "anon"
 		if p, ok := ctx.Value(keyPrincipal).(auth.Principal); ok {
 			scope = p.OrgID + ":" + p.UserID
+		} else if d, ok := ctx.Value(keyDevice).(*auth.Device); ok {
+			scope = d.OrgID + ":" + d.ID // a kitchen screen
 		} else if _, bad := ctx.Value(keyAuthErr).(error); bad {
 			next.ServeHTTP(w, r) // the handler answers 401; nothing to remember
 			return

@@ -28,6 +28,12 @@ type locationCreateInput struct {
 		VATNumber      string          `json:"vat_number,omitempty" required:"false"`
 		BusinessDayEnd string          `json:"business_day_cutoff,omitempty" required:"false" doc:"HH:MM, default 04:00"`
 		TaxMode        string          `json:"tax_mode,omitempty" required:"false" maxLength:"16" doc:"inclusive (prices include VAT) or exclusive (tax added at the till); default: exclusive in the US and Canada, inclusive elsewhere"`
+
+		ServiceChargeBP        int    `json:"service_charge_bp,omitempty" required:"false" minimum:"0" maximum:"10000" doc:"discretionary service charge in basis points (1250 = 12.5%); default 0, none"`
+		ServiceChargeMinCovers int    `json:"service_charge_min_covers,omitempty" required:"false" minimum:"0" maximum:"100" doc:"add the service charge to dine-in checks with at least this many covers; default 0, every dine-in check"`
+		GratuityEnabled        *bool  `json:"gratuity_enabled,omitempty" required:"false" doc:"whether the POS offers tip presets; default true"`
+		GratuityPresetsBP      []int  `json:"gratuity_presets_bp,omitempty" required:"false" minItems:"1" maxItems:"5" doc:"tip presets in basis points, 1 to 5 values of 1 to 10000, strictly ascending; default [500, 1000, 2000]"`
+		TaxRounding            string `json:"tax_rounding,omitempty" required:"false" maxLength:"16" doc:"per_check (tax rounded once per rate per check) or per_line; default per_check"`
 	}
 }
 
@@ -58,6 +64,12 @@ type locationPatchInput struct {
 		VATNumber      *string         `json:"vat_number,omitempty" required:"false"`
 		BusinessDayEnd *string         `json:"business_day_cutoff,omitempty" required:"false"`
 		TaxMode        *string         `json:"tax_mode,omitempty" required:"false" maxLength:"16" doc:"inclusive or exclusive"`
+
+		ServiceChargeBP        *int    `json:"service_charge_bp,omitempty" required:"false" minimum:"0" maximum:"10000" doc:"basis points; 0 for none"`
+		ServiceChargeMinCovers *int    `json:"service_charge_min_covers,omitempty" required:"false" minimum:"0" maximum:"100" doc:"0: every dine-in check"`
+		GratuityEnabled        *bool   `json:"gratuity_enabled,omitempty" required:"false"`
+		GratuityPresetsBP      []int   `json:"gratuity_presets_bp,omitempty" required:"false" minItems:"1" maxItems:"5" doc:"replaces the presets: 1 to 5 values of 1 to 10000 basis points, strictly ascending"`
+		TaxRounding            *string `json:"tax_rounding,omitempty" required:"false" maxLength:"16" doc:"per_check or per_line"`
 	}
 }
 
@@ -92,7 +104,9 @@ func (s *Server) handleLocationCreate(ctx context.Context, in *locationCreateInp
 	}
 	b := in.Body
 	li := tenant.LocationInput{ID: b.ID, Name: b.Name, Country: b.Country, Timezone: b.Timezone, Currency: b.Currency,
-		VATNumber: b.VATNumber, BusinessDayEnd: b.BusinessDayEnd, TaxMode: b.TaxMode}
+		VATNumber: b.VATNumber, BusinessDayEnd: b.BusinessDayEnd, TaxMode: b.TaxMode,
+		ServiceChargeBP: b.ServiceChargeBP, ServiceChargeMinCovers: b.ServiceChargeMinCovers, GratuityEnabled: b.GratuityEnabled,
+		GratuityPresetsBP: b.GratuityPresetsBP, TaxRounding: b.TaxRounding}
 	if b.Address != nil {
 		li.Address = *b.Address
 	}
@@ -137,7 +151,8 @@ func (s *Server) handleLocationUpdate(ctx context.Context, in *locationPatchInpu
 	b := in.Body
 	l, err := s.tenants.UpdateLocation(ctx, p.OrgID, in.ID, tenant.LocationPatch{Version: b.Version, Name: b.Name,
 		Address: b.Address, Timezone: b.Timezone, Currency: b.Currency, VATNumber: b.VATNumber, BusinessDayEnd: b.BusinessDayEnd,
-		TaxMode: b.TaxMode})
+		TaxMode: b.TaxMode, ServiceChargeBP: b.ServiceChargeBP, ServiceChargeMinCovers: b.ServiceChargeMinCovers,
+		GratuityEnabled: b.GratuityEnabled, GratuityPresetsBP: b.GratuityPresetsBP, TaxRounding: b.TaxRounding})
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}

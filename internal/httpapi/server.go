@@ -24,7 +24,9 @@ import (
 	"github.com/fynlo/fynlo/internal/auth"
 	"github.com/fynlo/fynlo/internal/event"
 	"github.com/fynlo/fynlo/internal/idempotency"
+	"github.com/fynlo/fynlo/internal/kitchen"
 	"github.com/fynlo/fynlo/internal/menu"
+	"github.com/fynlo/fynlo/internal/order"
 	"github.com/fynlo/fynlo/internal/tenant"
 	"github.com/fynlo/fynlo/internal/web"
 )
@@ -44,6 +46,8 @@ type Deps struct {
 	Tenants     *tenant.Service
 	Audit       *audit.Service
 	Menu        *menu.Service
+	Orders      *order.Service
+	Kitchen     *kitchen.Service
 	Idempotency *idempotency.Service
 	Events      event.Log
 	Hub         *event.Hub
@@ -61,6 +65,8 @@ type Server struct {
 	tenants *tenant.Service
 	audit   *audit.Service
 	menu    *menu.Service
+	orders  *order.Service
+	kitchen *kitchen.Service
 	idem    *idempotency.Service
 	events  event.Log
 	hub     *event.Hub
@@ -83,7 +89,7 @@ func New(cfg Config, d Deps) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, audit: d.Audit, menu: d.Menu, idem: d.Idempotency,
+	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, audit: d.Audit, menu: d.Menu, orders: d.Orders, kitchen: d.Kitchen, idem: d.Idempotency,
 		events: d.Events, hub: d.Hub, ready: d.Ready, metrics: newMetrics(d.Registry), limits: newLimiter()}
 	s.stopping, s.stop = context.WithCancel(context.Background())
 
@@ -120,6 +126,9 @@ func New(cfg Config, d Deps) *Server {
 	s.routeItems()
 	s.routeBatch()
 	s.routeModifiers()
+	s.routeTables()
+	s.routeOrders()
+	s.routeKitchen()
 
 	for _, item := range s.api.OpenAPI().Paths {
 		for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
@@ -140,6 +149,12 @@ func New(cfg Config, d Deps) *Server {
 		w.Header().Set("Content-Type", web.DocsContentType)
 		w.Header().Set("Content-Security-Policy", web.DocsCSP())
 		_, _ = w.Write(web.DocsPage())
+	})
+	mux.HandleFunc("GET /kds", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", web.KDSContentType)
+		w.Header().Set("Content-Security-Policy", web.KDSCSP())
+		w.Header().Set("Cache-Control", "no-cache")
+		_, _ = w.Write(web.KDSPage())
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {
@@ -231,6 +246,12 @@ func needsUserToken(op *huma.Operation) bool {
 func (s *Server) authFirst(hctx huma.Context, next func(huma.Context)) {
 	op := hctx.Operation()
 	if needsUserToken(op) {
+		if screen, _ := op.Metadata["device"].(bool); screen {
+			if _, ok := hctx.Context().Value(keyDevice).(*auth.Device); ok {
+				next(hctx) // a paired screen, at its own location
+				return
+			}
+		}
 		var err error
 		if perm := permissionOf(op); perm != "" {
 			_, err = s.authorize(hctx.Context(), perm)

@@ -32,6 +32,11 @@ const (
 	Variant       = "var"
 	ModifierGroup = "mgp"
 	Modifier      = "mod"
+	Table         = "tbl"
+	Order         = "ord"
+	Line          = "oln"
+	Station       = "kst"
+	Ticket        = "tkt"
 )
 
 var (

@@ -19,6 +19,8 @@ type Snapshot struct {
 	// Expires is when an 86 with an until time lapses: the snapshot must
 	// be rebuilt then, though nothing was written. Zero for never.
 	Expires time.Time
+	// Catalog looks up the same menu's objects, for pricing orders.
+	Catalog *Catalog
 
 	seq     atomic.Int64 // the organization's event log was at most here when built
 	checked atomic.Int64 // when seq was last compared with the log, Unix ns
@@ -185,7 +187,8 @@ func (s *Service) Menu(ctx context.Context, orgID, locationID string) (*Snapshot
 		return nil, err
 	}
 	sum := sha256.Sum256(body)
-	snap := &Snapshot{JSON: append(body, '\n'), ETag: `"` + hex.EncodeToString(sum[:12]) + `"`, Expires: expires}
+	snap := &Snapshot{JSON: append(body, '\n'), ETag: `"` + hex.EncodeToString(sum[:12]) + `"`, Expires: expires,
+		Catalog: newCatalog(&view)}
 	snap.seq.Store(seq)
 	snap.checked.Store(now.UnixNano())
 	s.cache.put(orgID, locationID, snap, gen)

@@ -58,3 +58,10 @@ func (db *DB) MenuChangedSince(ctx context.Context, orgID string, seq int64, pre
 		strings.Join(match, " OR ")+`)) FROM organizations WHERE id = $1`, args...).Scan(&last, &changed)
 	return last, changed, notFound(err, "organization")
 }
+
+// LastSeq implements event.Log.
+func (db *DB) LastSeq(ctx context.Context, orgID string) (int64, error) {
+	var last int64
+	err := db.queryRow(ctx, `SELECT event_seq FROM organizations WHERE id = $1`, orgID).Scan(&last)
+	return last, notFound(err, "organization")
+}

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -115,7 +116,37 @@ func TestSignupAndLocations(t *testing.T) {
 			t.Fatalf("stale update err = %v", err)
 		}
 
-		for i := 0; i < 3; i++ {
+		// The check settings: defaults as made, round trip, changed.
+		if !reflect.DeepEqual(got.GratuityPresetsBP, []int{500, 1000, 2000}) || !got.GratuityEnabled ||
+			got.ServiceChargeBP != 0 || got.ServiceChargeMinCovers != 0 || got.TaxRounding != tenant.TaxRoundPerCheck {
+			t.Fatalf("default check settings: %+v", got)
+		}
+		updated, err = db.UpdateLocation(ctx, org.ID, loc.ID, func(l *tenant.Location) error {
+			l.ServiceChargeBP, l.ServiceChargeMinCovers, l.GratuityEnabled = 1250, 6, false
+			l.GratuityPresetsBP, l.TaxRounding = []int{1000, 1500, 2000, 2500, 10000}, tenant.TaxRoundPerLine
+			l.Version++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.FindLocationByID(ctx, org.ID, loc.ID); err != nil || !reflect.DeepEqual(got, updated) {
+			t.Fatalf("check settings round trip:\n got %+v, %v\nwant %+v", got, err, updated)
+		}
+		off := false
+		custom, err := tenant.NewLocation(org, tenant.LocationInput{Name: "Brasserie", ServiceChargeBP: 1000, ServiceChargeMinCovers: 8,
+			GratuityEnabled: &off, GratuityPresetsBP: []int{1200}, TaxRounding: tenant.TaxRoundPerLine}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateLocation(ctx, custom); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.FindLocationByID(ctx, org.ID, custom.ID); err != nil || !reflect.DeepEqual(got, custom) {
+			t.Fatalf("created check settings round trip:\n got %+v, %v\nwant %+v", got, err, custom)
+		}
+
+		for i := 0; i < 2; i++ {
 			l, _ := tenant.NewLocation(org, tenant.LocationInput{Name: "Site"}, now)
 			if err := db.CreateLocation(ctx, l); err != nil {
 				t.Fatal(err)
@@ -141,12 +172,12 @@ func TestSignupAndLocations(t *testing.T) {
 			}
 			types = append(types, e.Type)
 		}
-		want := []string{"organization.created", "location.created", "user.created", "location.updated", "location.created", "location.created", "location.created"}
+		want := []string{"organization.created", "location.created", "user.created", "location.updated", "location.updated", "location.created", "location.created", "location.created"}
 		if !reflect.DeepEqual(types, want) {
 			t.Fatalf("event types = %v, want %v", types, want)
 		}
 		filtered, err := db.EventsAfter(ctx, org.ID, 0, loc.ID, 100)
-		if err != nil || len(filtered) != 4 { // org + user events are organization-wide
+		if err != nil || len(filtered) != 5 { // org + user events are organization-wide
 			t.Fatalf("filtered events = %d, %v", len(filtered), err)
 		}
 	})
@@ -360,4 +391,77 @@ func BenchmarkFindRole(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestMigrateLocationCheckSettings upgrades a database made before
+// migration 13 holding a location, and finds the check settings' defaults
+// on it.
+func TestMigrateLocationCheckSettings(t *testing.T) {
+	run := func(t *testing.T, engine sqlstore.Engine, driver, rawDSN, dsn string) {
+		ctx := context.Background()
+		raw, err := sql.Open(driver, rawDSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		ms, err := sqlstore.Migrations(engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Version >= 13 {
+				break
+			}
+			if _, err := raw.ExecContext(ctx, m.SQL); err != nil {
+				t.Fatalf("%s: %v", m.Name, err)
+			}
+			if _, err := raw.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+				m.Version, m.Name, now.Format(time.RFC3339)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		orgID, locID := id.New(id.Organization), id.New(id.Location)
+		if _, err := raw.ExecContext(ctx, `INSERT INTO organizations (id, name, country, currency, timezone, created_at)
+			VALUES ($1, 'Dishoom', 'GB', 'GBP', 'Europe/London', $2)`, orgID, now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.ExecContext(ctx, `INSERT INTO locations (id, org_id, name, address, country, timezone, currency, vat_number,
+			business_day_cutoff, tax_mode, version, created_at, updated_at)
+			VALUES ($1, $2, 'Shoreditch', '{"country":"GB"}', 'GB', 'Europe/London', 'GBP', '', '04:00', 'inclusive', 1, $3, $3)`, locID, orgID, now); err != nil {
+			t.Fatal(err)
+		}
+		raw.Close()
+
+		db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		applied, err := db.Migrate(ctx)
+		if err != nil || len(applied) == 0 || applied[0] != 13 {
+			t.Fatalf("Migrate = %v, %v; want 13 first", applied, err)
+		}
+		l, err := db.FindLocationByID(ctx, orgID, locID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.ServiceChargeBP != 0 || l.ServiceChargeMinCovers != 0 || !l.GratuityEnabled ||
+			!reflect.DeepEqual(l.GratuityPresetsBP, []int{500, 1000, 2000}) || l.TaxRounding != tenant.TaxRoundPerCheck {
+			t.Fatalf("an existing location after migration 13: %+v", l)
+		}
+		if err := l.Validate(); err != nil {
+			t.Fatalf("an existing location is not valid after migration 13: %v", err)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "fynlo.db")
+		run(t, sqlstore.SQLite, "sqlite", "file:"+path+"?_time_format=sqlite&_pragma=foreign_keys(1)", path)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := testenv.Postgres(t)
+		run(t, sqlstore.Postgres, "pgx", dsn, dsn)
+	})
 }

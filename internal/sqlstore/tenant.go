@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/fynlo/fynlo/internal/tenant"
 )
@@ -44,20 +46,52 @@ func insertOrganization(ctx context.Context, tx *Tx, o *tenant.Organization) err
 	return tx.emit(ctx, o.ID, tenant.EventOrganizationCreated, "", o.ID, o, o.CreatedAt)
 }
 
-const locationColumns = `id, org_id, name, address, country, timezone, currency, vat_number, business_day_cutoff, tax_mode, version, created_at, updated_at`
+const locationColumns = `id, org_id, name, address, country, timezone, currency, vat_number, business_day_cutoff, tax_mode,
+	service_charge_bp, service_charge_min_covers, gratuity_enabled, gratuity_presets_bp, tax_rounding, version, created_at, updated_at`
 
 func scanLocation(row rowScanner) (*tenant.Location, error) {
 	var l tenant.Location
-	var addr string
+	var addr, presets string
 	if err := row.Scan(&l.ID, &l.OrgID, &l.Name, &addr, &l.Country, &l.Timezone, &l.Currency, &l.VATNumber,
-		&l.BusinessDayEnd, &l.TaxMode, &l.Version, &l.CreatedAt, &l.UpdatedAt); err != nil {
+		&l.BusinessDayEnd, &l.TaxMode, &l.ServiceChargeBP, &l.ServiceChargeMinCovers, &l.GratuityEnabled, &presets,
+		&l.TaxRounding, &l.Version, &l.CreatedAt, &l.UpdatedAt); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(addr), &l.Address); err != nil {
 		return nil, fmt.Errorf("location %s address: %w", l.ID, err)
 	}
+	var err error
+	if l.GratuityPresetsBP, err = parseBPList(presets); err != nil {
+		return nil, fmt.Errorf("location %s gratuity presets: %w", l.ID, err)
+	}
 	l.CreatedAt, l.UpdatedAt = l.CreatedAt.UTC(), l.UpdatedAt.UTC()
 	return &l, nil
+}
+
+// formatBPList stores a list of basis points as one text column on both
+// engines: "500,1000,2000".
+func formatBPList(bps []int) string {
+	parts := make([]string, len(bps))
+	for i, bp := range bps {
+		parts[i] = strconv.Itoa(bp)
+	}
+	return strings.Join(parts, ",")
+}
+
+// parseBPList reads what formatBPList wrote; "" is an empty list.
+func parseBPList(s string) ([]int, error) {
+	out := []int{}
+	if s == "" {
+		return out, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		bp, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, bp)
+	}
+	return out, nil
 }
 
 func insertLocation(ctx context.Context, tx *Tx, l *tenant.Location) error {
@@ -65,8 +99,10 @@ func insertLocation(ctx context.Context, tx *Tx, l *tenant.Location) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO locations (`+locationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+	_, err = tx.ExecContext(ctx, `INSERT INTO locations (`+locationColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		l.ID, l.OrgID, l.Name, string(addr), l.Country, l.Timezone, l.Currency, l.VATNumber, l.BusinessDayEnd, l.TaxMode,
+		l.ServiceChargeBP, l.ServiceChargeMinCovers, l.GratuityEnabled, formatBPList(l.GratuityPresetsBP), l.TaxRounding,
 		l.Version, ts(l.CreatedAt), ts(l.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert location: %w", err)
@@ -126,9 +162,12 @@ func (db *DB) UpdateLocation(ctx context.Context, orgID, id string, update func(
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE locations SET name = $1, address = $2, timezone = $3, currency = $4,
-			vat_number = $5, business_day_cutoff = $6, tax_mode = $7, version = $8, updated_at = $9 WHERE org_id = $10 AND id = $11 AND version = $12`,
-			l.Name, string(addr), l.Timezone, l.Currency, l.VATNumber, l.BusinessDayEnd, l.TaxMode, l.Version, ts(l.UpdatedAt),
-			orgID, id, prev); err != nil {
+			vat_number = $5, business_day_cutoff = $6, tax_mode = $7, service_charge_bp = $8, service_charge_min_covers = $9,
+			gratuity_enabled = $10, gratuity_presets_bp = $11, tax_rounding = $12, version = $13, updated_at = $14
+			WHERE org_id = $15 AND id = $16 AND version = $17`,
+			l.Name, string(addr), l.Timezone, l.Currency, l.VATNumber, l.BusinessDayEnd, l.TaxMode,
+			l.ServiceChargeBP, l.ServiceChargeMinCovers, l.GratuityEnabled, formatBPList(l.GratuityPresetsBP), l.TaxRounding,
+			l.Version, ts(l.UpdatedAt), orgID, id, prev); err != nil {
 			return fmt.Errorf("update location: %w", err)
 		}
 		out = l

@@ -6,9 +6,10 @@ package tenant
 
 import (
 	"context"
-	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -39,19 +40,27 @@ type Address struct {
 
 // Location is one restaurant of an organization.
 type Location struct {
-	ID             string    `json:"id"`
-	OrgID          string    `json:"organization_id"`
-	Name           string    `json:"name"`
-	Address        Address   `json:"address"`
-	Country        string    `json:"country"`
-	Timezone       string    `json:"timezone"`
-	Currency       string    `json:"currency"`
-	VATNumber      string    `json:"vat_number" doc:"VAT registration number; empty when not registered"`
-	BusinessDayEnd string    `json:"business_day_cutoff" doc:"local time HH:MM at which the business day rolls over, e.g. 04:00"`
-	TaxMode        string    `json:"tax_mode" enum:"inclusive,exclusive" doc:"inclusive: menu prices include VAT (UK, EU); exclusive: tax is added at the till (US sales tax)"`
-	Version        int64     `json:"version" doc:"increments on every change; send it back on PATCH"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ID             string  `json:"id"`
+	OrgID          string  `json:"organization_id"`
+	Name           string  `json:"name"`
+	Address        Address `json:"address"`
+	Country        string  `json:"country"`
+	Timezone       string  `json:"timezone"`
+	Currency       string  `json:"currency"`
+	VATNumber      string  `json:"vat_number" doc:"VAT registration number; empty when not registered"`
+	BusinessDayEnd string  `json:"business_day_cutoff" doc:"local time HH:MM at which the business day rolls over, e.g. 04:00"`
+	TaxMode        string  `json:"tax_mode" enum:"inclusive,exclusive" doc:"inclusive: menu prices include VAT (UK, EU); exclusive: tax is added at the till (US sales tax)"`
+
+	// Check settings: what the order engine adds to a check here.
+	ServiceChargeBP        int    `json:"service_charge_bp" minimum:"0" maximum:"10000" doc:"discretionary service charge in basis points, e.g. 1250 = 12.5%; 0 for none"`
+	ServiceChargeMinCovers int    `json:"service_charge_min_covers" minimum:"0" maximum:"100" doc:"the service charge is added automatically to dine-in checks with at least this many covers; 0: every dine-in check"`
+	GratuityEnabled        bool   `json:"gratuity_enabled" doc:"whether the POS offers the guest tip presets"`
+	GratuityPresetsBP      []int  `json:"gratuity_presets_bp" minItems:"1" maxItems:"5" doc:"the tip presets the POS offers, in basis points, strictly ascending: 1 to 5 values of 1 to 10000, default [500, 1000, 2000]"`
+	TaxRounding            string `json:"tax_rounding" enum:"per_check,per_line" doc:"per_check: tax is rounded once per rate per check; per_line: each line's tax is rounded (HMRC allows either)"`
+
+	Version   int64     `json:"version" doc:"increments on every change; send it back on PATCH"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Event types written by this domain.
@@ -107,6 +116,12 @@ type LocationInput struct {
 	VATNumber      string
 	BusinessDayEnd string
 	TaxMode        string // "" for the country's custom
+
+	ServiceChargeBP        int    // 0: none
+	ServiceChargeMinCovers int    // 0: every dine-in check
+	GratuityEnabled        *bool  // nil: true
+	GratuityPresetsBP      []int  // nil: DefaultGratuityPresetsBP
+	TaxRounding            string // "": TaxRoundPerCheck
 }
 
 // Tax modes: whether menu prices include tax.
@@ -124,6 +139,27 @@ func DefaultTaxMode(country string) string {
 	return TaxInclusive
 }
 
+// Tax rounding: where the pricing engine rounds tax to the minor unit
+// (half-up). HMRC accepts either, consistently applied.
+const (
+	TaxRoundPerCheck = "per_check" // once per tax rate per check, on the sum of its lines
+	TaxRoundPerLine  = "per_line"  // on each line, then summed
+)
+
+// DefaultGratuityPresetsBP are the tip presets a new location offers:
+// 5%, 10% and 20%. Callers must not change it.
+var DefaultGratuityPresetsBP = []int{500, 1000, 2000}
+
+// orderTypeDineIn is the one order type a service charge applies to.
+const orderTypeDineIn = "dine_in"
+
+// Limits of the check settings.
+const (
+	maxRateBP           = 10000 // 100%
+	maxServiceMinCovers = 100
+	maxGratuityPresets  = 5
+)
+
 // DefaultBusinessDayEnd is when a business day rolls over unless a location
 // says otherwise: late enough that a bar's 1 a.m. sales count for the night before.
 const DefaultBusinessDayEnd = "04:00"
@@ -136,7 +172,18 @@ func NewLocation(org *Organization, in LocationInput, now time.Time) (*Location,
 		ID: in.ID, OrgID: org.ID, Name: strings.TrimSpace(in.Name), Address: in.Address,
 		Country: in.Country, Timezone: in.Timezone, Currency: in.Currency,
 		VATNumber: strings.TrimSpace(in.VATNumber), BusinessDayEnd: in.BusinessDayEnd, TaxMode: in.TaxMode,
+		ServiceChargeBP: in.ServiceChargeBP, ServiceChargeMinCovers: in.ServiceChargeMinCovers, GratuityEnabled: true,
+		GratuityPresetsBP: slices.Clone(in.GratuityPresetsBP), TaxRounding: in.TaxRounding,
 		Version: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	if in.GratuityEnabled != nil {
+		l.GratuityEnabled = *in.GratuityEnabled
+	}
+	if in.GratuityPresetsBP == nil {
+		l.GratuityPresetsBP = slices.Clone(DefaultGratuityPresetsBP)
+	}
+	if l.TaxRounding == "" {
+		l.TaxRounding = TaxRoundPerCheck
 	}
 	if l.ID == "" {
 		l.ID = id.New(id.Location)
@@ -207,6 +254,12 @@ type LocationPatch struct {
 	VATNumber      *string
 	TaxMode        *string
 	BusinessDayEnd *string
+
+	ServiceChargeBP        *int
+	ServiceChargeMinCovers *int
+	GratuityEnabled        *bool
+	GratuityPresetsBP      []int // nil leaves the presets as they are
+	TaxRounding            *string
 }
 
 // UpdateLocation applies p to a location of org. A stale version yields a
@@ -239,6 +292,21 @@ func (s *Service) UpdateLocation(ctx context.Context, orgID, id string, p Locati
 		}
 		if p.BusinessDayEnd != nil {
 			l.BusinessDayEnd = *p.BusinessDayEnd
+		}
+		if p.ServiceChargeBP != nil {
+			l.ServiceChargeBP = *p.ServiceChargeBP
+		}
+		if p.ServiceChargeMinCovers != nil {
+			l.ServiceChargeMinCovers = *p.ServiceChargeMinCovers
+		}
+		if p.GratuityEnabled != nil {
+			l.GratuityEnabled = *p.GratuityEnabled
+		}
+		if p.GratuityPresetsBP != nil {
+			l.GratuityPresetsBP = slices.Clone(p.GratuityPresetsBP)
+		}
+		if p.TaxRounding != nil {
+			l.TaxRounding = *p.TaxRounding
 		}
 		if err := l.Validate(); err != nil {
 			return err
@@ -274,8 +342,64 @@ func (l *Location) Validate() error {
 	if !cutoffRE.MatchString(l.BusinessDayEnd) {
 		f.Add("business_day_cutoff", "must be a local time HH:MM between 00:00 and 23:59")
 	}
+	if l.ServiceChargeBP < 0 || l.ServiceChargeBP > maxRateBP {
+		f.Add("service_charge_bp", "must be 0 to 10000 basis points (0% to 100%)")
+	}
+	if l.ServiceChargeMinCovers < 0 || l.ServiceChargeMinCovers > maxServiceMinCovers {
+		f.Add("service_charge_min_covers", "must be 0 (every dine-in check) to 100")
+	}
+	validateGratuityPresets(&f, "gratuity_presets_bp", l.GratuityPresetsBP)
+	if l.TaxRounding != TaxRoundPerCheck && l.TaxRounding != TaxRoundPerLine {
+		f.Add("tax_rounding", "must be per_check or per_line")
+	}
 	return f.Err()
 }
+
+// validateGratuityPresets adds a field error unless presets holds 1 to 5
+// rates of 1 to 10000 basis points in strictly ascending order.
+func validateGratuityPresets(f *apperr.Fields, field string, presets []int) {
+	if len(presets) < 1 || len(presets) > maxGratuityPresets {
+		f.Add(field, "must hold 1 to 5 tip presets")
+		return
+	}
+	for i, bp := range presets {
+		if bp < 1 || bp > maxRateBP {
+			f.Add(field, "each tip preset must be 1 to 10000 basis points (0.01% to 100%)")
+			return
+		}
+		if i > 0 && bp <= presets[i-1] {
+			f.Add(field, "tip presets must be strictly ascending, e.g. [500, 1000, 2000]")
+			return
+		}
+	}
+}
+
+// ServiceChargeFor returns the service charge in basis points that the
+// order engine adds automatically to a check of orderType ("dine_in",
+// "takeaway", "delivery", ...) with covers guests: the location's rate for
+// a dine-in check with at least ServiceChargeMinCovers covers (any dine-in
+// check when that is 0), and 0 for every other check or when the location
+// charges none.
+func (l *Location) ServiceChargeFor(orderType string, covers int) int {
+	if orderType != orderTypeDineIn || l.ServiceChargeBP <= 0 || covers < l.ServiceChargeMinCovers {
+		return 0
+	}
+	return l.ServiceChargeBP
+}
+
+// TipPresets returns the tip presets in basis points the POS offers on a
+// check here, smallest first, or nil when the location offers no gratuity.
+// The slice is the caller's own.
+func (l *Location) TipPresets() []int {
+	if !l.GratuityEnabled {
+		return nil
+	}
+	return slices.Clone(l.GratuityPresetsBP)
+}
+
+// TaxPerLine reports whether the pricing engine rounds tax on each line
+// (TaxRoundPerLine) rather than once per rate on the check's total.
+func (l *Location) TaxPerLine() bool { return l.TaxRounding == TaxRoundPerLine }
 
 // ValidateCountry adds a field error unless code is an ISO 3166-1 alpha-2 code.
 func ValidateCountry(f *apperr.Fields, field, code string) {
@@ -303,21 +427,49 @@ func ValidateCurrency(f *apperr.Fields, field, code string) {
 }
 
 // BusinessDate returns the business date (YYYY-MM-DD) on which instant t
-// falls at this location: the local calendar date, less one day before the cutoff.
-func (l *Location) BusinessDate(t time.Time) (string, error) {
-	tz, err := time.LoadLocation(l.Timezone)
+// falls at this location: the local calendar date, less one day when the
+// local wall-clock time is before the cutoff (with a 04:00 cutoff, a sale at
+// 01:30 belongs to the night before). Only the wall clock counts, so the
+// nights the clocks change need no special case.
+//
+// A location that passed Validate always has a known timezone and a
+// well-formed cutoff. For one that did not, BusinessDate still answers
+// rather than stop a sale: an unknown timezone counts as UTC and a
+// malformed cutoff as midnight.
+func (l *Location) BusinessDate(t time.Time) string {
+	tz, err := loadZone(l.Timezone)
 	if err != nil {
-		return "", apperr.Wrap(err, "location timezone")
+		tz = time.UTC
 	}
 	local := t.In(tz)
-	var hh, mm int
-	if _, err := fmt.Sscanf(l.BusinessDayEnd, "%d:%d", &hh, &mm); err != nil {
-		return "", apperr.Wrap(err, "location cutoff")
+	cutoff := 0 // minutes after local midnight
+	if c := l.BusinessDayEnd; cutoffRE.MatchString(c) {
+		cutoff = int(c[0]-'0')*600 + int(c[1]-'0')*60 + int(c[3]-'0')*10 + int(c[4]-'0')
 	}
-	if local.Hour()*60+local.Minute() < hh*60+mm {
-		local = local.AddDate(0, 0, -1)
+	y, m, d := local.Date()
+	if local.Hour()*60+local.Minute() < cutoff {
+		// Step back on the calendar, not the local clock: a local day back
+		// can land in a DST gap at midnight (Santiago, Havana) and be
+		// normalised into the day before that.
+		d--
 	}
-	return local.Format(time.DateOnly), nil
+	return time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Format(time.DateOnly)
+}
+
+// zones caches loaded timezones: time.LoadLocation reads and parses the
+// zone file on every call, and BusinessDate runs for every order.
+var zones sync.Map // name → *time.Location
+
+func loadZone(name string) (*time.Location, error) {
+	if z, ok := zones.Load(name); ok {
+		return z.(*time.Location), nil
+	}
+	z, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(name, z)
+	return z, nil
 }
 
 // Organization returns an organization.

@@ -1,0 +1,376 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fynlo/fynlo/internal/apperr"
+	"github.com/fynlo/fynlo/internal/kitchen"
+	"github.com/fynlo/fynlo/internal/menu"
+	"github.com/fynlo/fynlo/internal/order"
+)
+
+var _ order.Store = (*DB)(nil)
+
+const orderCols = `id, org_id, location_id, number, business_date, type, table_id, status, body, version, created_at, updated_at`
+
+func scanOrder(row rowScanner) (*order.Order, error) {
+	var o order.Order
+	var table sql.NullString
+	var body string
+	var id, org, loc, date, typ, status string
+	var number int
+	var version int64
+	var created, updated time.Time
+	if err := row.Scan(&id, &org, &loc, &number, &date, &typ, &table, &status, &body, &version, &created, &updated); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(body), &o); err != nil {
+		return nil, fmt.Errorf("order %s: %w", id, err)
+	}
+	o.ID, o.OrgID, o.LocationID, o.Number, o.BusinessDate, o.Type, o.TableID = id, org, loc, number, date, typ, table.String
+	o.Status, o.Version, o.CreatedAt, o.UpdatedAt = order.Status(status), version, created.UTC(), updated.UTC()
+	o.Lines = []*order.Line{}
+	return &o, nil
+}
+
+// queryer is a pool or a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// loadLines reads a check's lines, in the order they were ordered, and
+// returns each one's stored body by ID (so a save writes only lines that
+// changed).
+func loadLines(ctx context.Context, q queryer, o *order.Order) (map[string]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT body FROM order_lines WHERE order_id = $1 ORDER BY created_at, id`, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	bodies := map[string]string{}
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		var l order.Line
+		if err := json.Unmarshal([]byte(body), &l); err != nil {
+			return nil, fmt.Errorf("line of %s: %w", o.ID, err)
+		}
+		o.Lines = append(o.Lines, &l)
+		bodies[l.ID] = body
+	}
+	return bodies, rows.Err()
+}
+
+// FindOrder implements order.Store.
+func (db *DB) FindOrder(ctx context.Context, orgID, id string) (*order.Order, error) {
+	o, err := scanOrder(db.queryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE org_id = $1 AND id = $2`, orgID, id))
+	if err != nil {
+		return nil, notFound(err, "order")
+	}
+	st, err := db.prepared(ctx, `SELECT body FROM order_lines WHERE order_id = $1 ORDER BY created_at, id`)
+	if err != nil {
+		return nil, translate(err)
+	}
+	if _, err := loadLines(ctx, stmtQueryer{st}, o); err != nil {
+		return nil, translate(err)
+	}
+	return o, nil
+}
+
+// stmtQueryer runs a prepared statement as a queryer (the query text is
+// the statement's own).
+type stmtQueryer struct{ st *sql.Stmt }
+
+func (s stmtQueryer) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
+	return s.st.QueryContext(ctx, args...)
+}
+
+// FindOrders implements order.Store.
+func (db *DB) FindOrders(ctx context.Context, orgID string, f order.OrderFilter) ([]*order.Order, error) {
+	q := `SELECT ` + orderCols + ` FROM orders WHERE org_id = $1 AND ($2 = '' OR location_id = $2)
+		AND ($3 = '' OR table_id = $3) AND ($4 = '' OR id < $4)`
+	args := []any{orgID, f.LocationID, f.TableID, f.After}
+	if len(f.Statuses) > 0 {
+		ph := make([]string, len(f.Statuses))
+		for i, s := range f.Statuses {
+			args = append(args, string(s))
+			ph[i] = "$" + strconv.Itoa(len(args))
+		}
+		q += ` AND status IN (` + strings.Join(ph, ", ") + `)`
+	}
+	args = append(args, f.Limit)
+	q += ` ORDER BY id DESC LIMIT $` + strconv.Itoa(len(args))
+	os, err := queryAll(ctx, db, scanOrder, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range os {
+		if _, err := loadLines(ctx, db.read, o); err != nil {
+			return nil, translate(err)
+		}
+	}
+	return os, nil
+}
+
+// CreateOrder implements order.Store.
+func (db *DB) CreateOrder(ctx context.Context, o *order.Order, ch *order.Change) error {
+	return db.inTx(ctx, func(tx *Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO order_numbers (location_id, business_date, last) VALUES ($1, $2, 1)
+			ON CONFLICT (location_id, business_date) DO UPDATE SET last = order_numbers.last + 1 RETURNING last`,
+			o.LocationID, o.BusinessDate).Scan(&o.Number)
+		if err != nil {
+			return fmt.Errorf("number order: %w", err)
+		}
+		body, err := orderBody(o)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (`+orderCols+`, currency, total) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			o.ID, o.OrgID, o.LocationID, o.Number, o.BusinessDate, o.Type, nullString(o.TableID), string(o.Status), body, o.Version,
+			ts(o.CreatedAt), ts(o.UpdatedAt), o.Currency, o.Totals.Total.Amount); err != nil {
+			return err
+		}
+		return tx.saveChange(ctx, o, ch, nil, nil)
+	})
+}
+
+// orderBody is the check as stored in its row: everything but its lines.
+func orderBody(o *order.Order) (string, error) {
+	c := *o
+	c.Lines = nil
+	b, err := json.Marshal(&c)
+	return string(b), err
+}
+
+// lockedOrder is a check loaded for a change, with its lines as stored.
+type lockedOrder struct {
+	*order.Order
+	stored map[string]string // line ID → body
+}
+
+// lockOrder loads a check with its lines and applied operations, locked
+// until the transaction ends (SQLite's write transaction already is).
+func (tx *Tx) lockOrder(ctx context.Context, db *DB, orgID, id string) (lockedOrder, error) {
+	o, err := scanOrder(tx.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE org_id = $1 AND id = $2`+db.forUpdate(), orgID, id))
+	if err != nil {
+		return lockedOrder{}, notFound(err, "order")
+	}
+	stored, err := loadLines(ctx, tx, o)
+	if err != nil {
+		return lockedOrder{}, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT op_id, line_id FROM order_ops WHERE order_id = $1`, id)
+	if err != nil {
+		return lockedOrder{}, err
+	}
+	defer rows.Close()
+	o.Ops = map[string]string{}
+	for rows.Next() {
+		var op, line string
+		if err := rows.Scan(&op, &line); err != nil {
+			return lockedOrder{}, err
+		}
+		o.Ops[op] = line
+	}
+	return lockedOrder{o, stored}, rows.Err()
+}
+
+// saveOrder writes the check's row.
+func (tx *Tx) saveOrder(ctx context.Context, o *order.Order) error {
+	body, err := orderBody(o)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE orders SET type = $1, table_id = $2, status = $3, total = $4, body = $5, version = $6, updated_at = $7
+		WHERE org_id = $8 AND id = $9`, o.Type, nullString(o.TableID), string(o.Status), o.Totals.Total.Amount, body, o.Version,
+		ts(o.UpdatedAt), o.OrgID, o.ID)
+	return err
+}
+
+// saveChange writes what a change to a check touched besides its row: its
+// lines that differ from stored (repricing moves every line's share of the
+// totals), its operations, the stock it moved, the tickets showing the
+// lines the change touched (except those in skip, which the caller
+// writes), and its event.
+func (tx *Tx) saveChange(ctx context.Context, o *order.Order, ch *order.Change, stored map[string]string, skip map[string]bool) error {
+	for _, l := range o.Lines {
+		body, err := json.Marshal(l)
+		if err != nil {
+			return err
+		}
+		if stored[l.ID] == string(body) {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO order_lines (id, org_id, order_id, item_id, kitchen_state, body, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (id) DO UPDATE SET order_id = excluded.order_id, kitchen_state = excluded.kitchen_state, body = excluded.body`,
+			l.ID, o.OrgID, o.ID, l.ItemID, string(l.KitchenState), string(body), ts(l.CreatedAt)); err != nil {
+			return fmt.Errorf("save line: %w", err)
+		}
+	}
+	for _, op := range ch.Ops {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO order_ops (order_id, op_id, type, line_id, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			o.ID, op.OpID, op.Type, op.LineID, ts(o.UpdatedAt)); err != nil {
+			return fmt.Errorf("save op: %w", err)
+		}
+	}
+	for _, m := range ch.Stock {
+		if err := tx.moveStock(ctx, o, m); err != nil {
+			return err
+		}
+	}
+	if err := tx.refreshTickets(ctx, o, ch, skip); err != nil {
+		return err
+	}
+	return tx.emit(ctx, o.OrgID, ch.Event, o.LocationID, o.ID, o, o.UpdatedAt)
+}
+
+// moveStock counts an item's stock at the check's location up or down,
+// refusing to go below zero; reaching zero takes the item off (86).
+func (tx *Tx) moveStock(ctx context.Context, o *order.Order, m order.StockMove) error {
+	var body string
+	var version int64
+	err := tx.QueryRowContext(ctx, `SELECT body, version FROM item_availability WHERE org_id = $1 AND location_id = $2 AND item_id = $3`,
+		o.OrgID, o.LocationID, m.ItemID).Scan(&body, &version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // no longer counted
+	}
+	if err != nil {
+		return err
+	}
+	var a menu.Availability
+	if err := json.Unmarshal([]byte(body), &a); err != nil {
+		return err
+	}
+	if a.Stock == nil {
+		return nil
+	}
+	left := *a.Stock + m.Delta
+	if left < 0 {
+		return apperr.New(apperr.Conflict, "out_of_stock", "only "+strconv.Itoa(*a.Stock)+" left of an item on this check")
+	}
+	a.Stock, a.LocationID, a.ItemID, a.Version, a.UpdatedAt = &left, o.LocationID, m.ItemID, version+1, o.UpdatedAt
+	nb, err := json.Marshal(&a)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE item_availability SET body = $1, version = $2, updated_at = $3
+		WHERE org_id = $4 AND location_id = $5 AND item_id = $6`, string(nb), a.Version, ts(a.UpdatedAt), o.OrgID, o.LocationID, m.ItemID); err != nil {
+		return err
+	}
+	return tx.emit(ctx, o.OrgID, menu.EventAvailabilityUpdated, o.LocationID, m.ItemID, &a, a.UpdatedAt)
+}
+
+// refreshTickets rewrites the tickets showing lines the change touched
+// after they reached the kitchen (a void, a serve), so kitchen screens hear.
+func (tx *Tx) refreshTickets(ctx context.Context, o *order.Order, ch *order.Change, skip map[string]bool) error {
+	seen := map[string]bool{}
+	for _, l := range ch.Lines {
+		if l.KitchenState == order.LineNew || l.KitchenState == order.LineHeld {
+			continue
+		}
+		var tid string
+		err := tx.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_lines WHERE line_id = $1`, l.ID).Scan(&tid)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if skip[tid] || seen[tid] {
+			continue
+		}
+		seen[tid] = true
+		t, err := scanTicket(tx.QueryRowContext(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = $1`, tid))
+		if err != nil {
+			return err
+		}
+		t.Refresh(o)
+		t.Version++
+		t.UpdatedAt = o.UpdatedAt
+		if err := tx.saveTicket(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UpdateOrder implements order.Store.
+func (db *DB) UpdateOrder(ctx context.Context, orgID, id string, update func(*order.Order) (*order.Change, error)) (*order.Order, error) {
+	var out *order.Order
+	err := db.inTx(ctx, func(tx *Tx) error {
+		lo, err := tx.lockOrder(ctx, db, orgID, id)
+		if err != nil {
+			return err
+		}
+		o := lo.Order
+		before := o.Version
+		ch, err := update(o)
+		if err != nil {
+			return err
+		}
+		out = o
+		if o.Version == before {
+			return nil // nothing changed (every operation a replay)
+		}
+		if err := tx.saveOrder(ctx, o); err != nil {
+			return err
+		}
+		return tx.saveChange(ctx, o, ch, lo.stored, nil)
+	})
+	return out, err
+}
+
+// UpdateOrders implements order.Store.
+func (db *DB) UpdateOrders(ctx context.Context, orgID, a, b string, update func(a, b *order.Order) (*order.Change, *order.Change, error)) (*order.Order, *order.Order, error) {
+	var oa, ob *order.Order
+	err := db.inTx(ctx, func(tx *Tx) error {
+		first, second := a, b
+		if b < a {
+			first, second = b, a // always lock in ID order: two moves between the same checks never deadlock
+		}
+		l1, err := tx.lockOrder(ctx, db, orgID, first)
+		if err != nil {
+			return err
+		}
+		l2, err := tx.lockOrder(ctx, db, orgID, second)
+		if err != nil {
+			return err
+		}
+		la, lb := l1, l2
+		if first != a {
+			la, lb = l2, l1
+		}
+		oa, ob = la.Order, lb.Order
+		cha, chb, err := update(oa, ob)
+		if err != nil {
+			return err
+		}
+		// A moved line is not among its new check's stored lines, so it is
+		// written with that check's ID.
+		for _, p := range []struct {
+			lo lockedOrder
+			ch *order.Change
+		}{{la, cha}, {lb, chb}} {
+			if err := tx.saveOrder(ctx, p.lo.Order); err != nil {
+				return err
+			}
+			if err := tx.saveChange(ctx, p.lo.Order, p.ch, p.lo.stored, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return oa, ob, err
+}
+
+var _ kitchen.Store = (*DB)(nil)
