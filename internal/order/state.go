@@ -119,7 +119,3 @@ func (s LineState) CanMove(act LineAction) bool {
 func (s LineState) inKitchen() bool {
 	return s == LineSent || s == LineAcknowledged || s == LineReady || s == LineServed
 }
-
-// CheckMoves and LineMoves expose the tables, for the docs and their test.
-func CheckMoves() map[Action]map[Status]Status          { return checkMoves }
-func LineMoves() map[LineAction]map[LineState]LineState { return lineMoves }
