@@ -321,3 +321,37 @@ func TestCheckWalkthrough(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenAndSend opens a check and sends it in one request, as a counter
+// or a bar works, and retries it: one check, one set of tickets.
+func TestOpenAndSend(t *testing.T) {
+	engines(t, func(t *testing.T, cfg app.Config) {
+		f := startDemoFloor(t, cfg)
+		s := f.s
+		grill, grillVar := f.item(t, "grill", 0)
+		bar, barVar := f.item(t, "bar", 0)
+		body := map[string]any{"id": "ord_01jdzq3m5d6yq1b4x0kq9w2v7e", "type": "takeaway", "send": true, "lines": []map[string]any{
+			{"item_id": grill, "variant_id": grillVar, "quantity": 2}, {"item_id": bar, "variant_id": barVar, "quantity": 1}}}
+		r := s.call("POST", "/api/v1/orders", f.aisha, body)
+		if r.Status != 201 {
+			t.Fatalf("open and send: %d %s", r.Status, r.Body)
+		}
+		o := r.json(t)
+		if o["status"] != "sent" || o["version"].(float64) != 2 {
+			t.Fatalf("opened and sent: %v %v", o["status"], o["version"])
+		}
+		for _, x := range o["lines"].([]any) {
+			if st := x.(map[string]any)["kitchen_state"]; st != "sent" {
+				t.Fatalf("line %v", st)
+			}
+		}
+		reconcile(t, o)
+		if r := s.call("POST", "/api/v1/orders", f.aisha, body); r.Status != 200 || r.json(t)["version"].(float64) != 2 {
+			t.Fatalf("retry: %d %s", r.Status, r.Body)
+		}
+		tickets := s.call("GET", "/api/v1/kitchen/tickets", f.aisha, nil).json(t)["tickets"].([]any)
+		if len(tickets) != 2 {
+			t.Fatalf("%d tickets after a retried open-and-send, want 2 (grill, bar)", len(tickets))
+		}
+	})
+}

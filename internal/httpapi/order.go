@@ -23,6 +23,8 @@ type orderBody struct {
 	CustomerName string            `json:"customer_name,omitempty" required:"false" maxLength:"120"`
 	Notes        string            `json:"notes,omitempty" required:"false" maxLength:"1000"`
 	Lines        []order.LineInput `json:"lines,omitempty" required:"false" maxItems:"200" doc:"lines to add at once; each may carry an op_id"`
+	Send         bool              `json:"send,omitempty" required:"false" doc:"send the lines to the kitchen at once, in the same transaction (not for quotes)"`
+	Hold         []int             `json:"hold,omitempty" required:"false" maxItems:"9" doc:"with send: courses to keep back until fired"`
 }
 
 func (b orderBody) input() order.OpenInput {
@@ -243,7 +245,13 @@ func (s *Server) handleOrderCreate(ctx context.Context, in *orderCreateInput) (*
 	if err != nil {
 		return nil, err
 	}
-	o, created, err := s.orders.Open(ctx, a, in.Body.input())
+	var o *order.Order
+	var created bool
+	if in.Body.Send && len(in.Body.Lines) > 0 {
+		o, _, created, err = s.kitchen.OpenAndSend(ctx, a, in.Body.input(), in.Body.Hold)
+	} else {
+		o, created, err = s.orders.Open(ctx, a, in.Body.input())
+	}
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}

@@ -115,6 +115,10 @@ type Store interface {
 	// refuses a second ticket line for the same line and station.
 	// Errors: NotFound, send's.
 	SendOrder(ctx context.Context, orgID, orderID string, send func(*order.Order) (*order.Change, []*Ticket, error)) (*order.Order, []*Ticket, error)
+	// CreateAndSend stores a new check as order.Store's CreateOrder does,
+	// then sends it as SendOrder does, in one transaction. Errors: those
+	// of both.
+	CreateAndSend(ctx context.Context, o *order.Order, ch *order.Change, send func(*order.Order) (*order.Change, []*Ticket, error)) ([]*Ticket, error)
 	// FindTicket errors: NotFound.
 	FindTicket(ctx context.Context, orgID, id string) (*Ticket, error)
 	// FindTickets returns tickets oldest first, their line states current.
@@ -128,11 +132,8 @@ type Store interface {
 type Orders interface {
 	Order(ctx context.Context, orgID, id string) (*order.Order, error)
 	Table(ctx context.Context, orgID, id string) (*order.Table, error)
-}
-
-// Locations checks a location is the organization's.
-type Locations interface {
-	LocationExists(ctx context.Context, orgID, id string) error
+	// Prepare builds and prices a new check without saving it.
+	Prepare(ctx context.Context, a order.Actor, in order.OpenInput) (*order.Order, *order.Change, error)
 }
 
 // Service applies the kitchen's rules.

@@ -33,91 +33,138 @@ func (s *Service) Send(ctx context.Context, a order.Actor, orderID string, in Se
 	if a.LocationID != "" && a.LocationID != cur.LocationID {
 		return nil, nil, apperr.NotFoundf("order")
 	}
-	stations, err := s.store.FindStations(ctx, a.OrgID, cur.LocationID)
+	r, err := s.router(ctx, cur)
 	if err != nil {
 		return nil, nil, err
 	}
-	tableName := ""
-	if cur.TableID != "" {
-		if t, err := s.orders.Table(ctx, a.OrgID, cur.TableID); err == nil {
-			tableName = t.Name
-		}
-	}
-	serverName := ""
-	if cur.ServerID != "" && s.names != nil {
-		serverName = s.names(ctx, a.OrgID, cur.ServerID)
-	}
-	now := s.now().UTC()
 	return s.store.SendOrder(ctx, a.OrgID, orderID, func(o *order.Order) (*order.Change, []*Ticket, error) {
 		if o.Version != in.Version {
 			return nil, nil, apperr.StaleVersion(o)
 		}
-		to, err := o.Status.Move(order.ActSend)
+		if o.TableID != cur.TableID {
+			r.tableName = "" // moved since read: no table name rather than a wrong one
+		}
+		return r.send(o, in, s.now().UTC())
+	})
+}
+
+// OpenAndSend opens a check with its lines and sends them to the kitchen
+// in one transaction: the counter service and bar way of working, and one
+// commit instead of two. A retry with the same check ID returns the check
+// (created false) and sends nothing more.
+func (s *Service) OpenAndSend(ctx context.Context, a order.Actor, in order.OpenInput, hold []int) (*order.Order, []*Ticket, bool, error) {
+	o, ch, err := s.orders.Prepare(ctx, a, in)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	r, err := s.router(ctx, o)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	tickets, err := s.store.CreateAndSend(ctx, o, ch, func(o *order.Order) (*order.Change, []*Ticket, error) {
+		return r.send(o, SendInput{Version: o.Version, Hold: hold}, o.CreatedAt)
+	})
+	if apperr.Is(err, apperr.Conflict) && in.ID != "" {
+		if prev, ferr := s.orders.Order(ctx, a.OrgID, in.ID); ferr == nil && prev.LocationID == o.LocationID {
+			return prev, nil, false, nil
+		}
+	}
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return o, tickets, true, nil
+}
+
+// router routes a check's lines: the location's stations, and the names
+// its tickets print, read before the transaction.
+type router struct {
+	stations   []*Station
+	tableName  string
+	serverName string
+}
+
+func (s *Service) router(ctx context.Context, o *order.Order) (*router, error) {
+	stations, err := s.store.FindStations(ctx, o.OrgID, o.LocationID)
+	if err != nil {
+		return nil, err
+	}
+	r := &router{stations: stations}
+	if o.TableID != "" {
+		if t, err := s.orders.Table(ctx, o.OrgID, o.TableID); err == nil {
+			r.tableName = t.Name
+		}
+	}
+	if o.ServerID != "" && s.names != nil {
+		r.serverName = s.names(ctx, o.OrgID, o.ServerID)
+	}
+	return r, nil
+}
+
+// send moves the check's new lines (or a fired course's held ones) to the
+// kitchen and makes a ticket per station.
+func (r *router) send(o *order.Order, in SendInput, now time.Time) (*order.Change, []*Ticket, error) {
+	to, err := o.Status.Move(order.ActSend)
+	if err != nil {
+		return nil, nil, err
+	}
+	ch := &order.Change{Event: order.EventOrderUpdated}
+	byStation := map[string]*Ticket{}
+	var tickets []*Ticket
+	sent := 0
+	for _, l := range o.Lines {
+		var act order.LineAction
+		switch {
+		case in.Fire != 0:
+			if l.KitchenState != order.LineHeld || l.Course != in.Fire {
+				continue
+			}
+			act = order.LineActSend
+		case l.KitchenState == order.LineNew && slices.Contains(in.Hold, l.Course) && l.Course != 0:
+			act = order.LineActHold
+		case l.KitchenState == order.LineNew:
+			act = order.LineActSend
+		default:
+			continue
+		}
+		st, err := l.KitchenState.Move(act)
 		if err != nil {
 			return nil, nil, err
 		}
-		if o.TableID != cur.TableID {
-			tableName = "" // moved since read; the ticket goes without a table name rather than a wrong one
+		l.KitchenState, l.UpdatedAt = st, now
+		ch.Lines = append(ch.Lines, l)
+		if act != order.LineActSend {
+			continue
 		}
-		ch := &order.Change{Event: order.EventOrderUpdated}
-		byStation := map[string]*Ticket{}
-		var tickets []*Ticket
-		sent := 0
-		for _, l := range o.Lines {
-			var act order.LineAction
-			switch {
-			case in.Fire != 0:
-				if l.KitchenState != order.LineHeld || l.Course != in.Fire {
-					continue
-				}
-				act = order.LineActSend
-			case l.KitchenState == order.LineNew && slices.Contains(in.Hold, l.Course) && l.Course != 0:
-				act = order.LineActHold
-			case l.KitchenState == order.LineNew:
-				act = order.LineActSend
-			default:
-				continue
-			}
-			st, err := l.KitchenState.Move(act)
-			if err != nil {
-				return nil, nil, err
-			}
-			l.KitchenState, l.UpdatedAt = st, now
-			ch.Lines = append(ch.Lines, l)
-			if act != order.LineActSend {
-				continue
-			}
-			sent++
-			key := route(l, stations)
-			if key == "" {
-				continue // no station makes it: sent, with no ticket
-			}
-			t := byStation[key]
-			if t == nil {
-				t = &Ticket{ID: id.New(id.Ticket), OrgID: o.OrgID, LocationID: o.LocationID, OrderID: o.ID, OrderNumber: o.Number,
-					TableName: tableName, OrderType: o.Type, ServerName: serverName, Station: key, Status: TicketOpen,
-					Lines: []TicketLine{}, CreatedAt: now, Version: 1, UpdatedAt: now}
-				byStation[key] = t
-				tickets = append(tickets, t)
-			}
-			t.Lines = append(t.Lines, ticketLine(l, o.Type))
-			if len(l.Allergens) > 0 {
-				t.AllergenAlert = true
-			}
+		sent++
+		key := route(l, r.stations)
+		if key == "" {
+			continue // no station makes it: sent, with no ticket
 		}
-		if sent == 0 && len(ch.Lines) == 0 {
-			return nil, nil, apperr.New(apperr.Conflict, "nothing_to_send", "every line of the check is already with the kitchen")
+		t := byStation[key]
+		if t == nil {
+			t = &Ticket{ID: id.New(id.Ticket), OrgID: o.OrgID, LocationID: o.LocationID, OrderID: o.ID, OrderNumber: o.Number,
+				TableName: r.tableName, OrderType: o.Type, ServerName: r.serverName, Station: key, Status: TicketOpen,
+				Lines: []TicketLine{}, CreatedAt: now, Version: 1, UpdatedAt: now}
+			byStation[key] = t
+			tickets = append(tickets, t)
 		}
-		if sent > 0 {
-			o.Status = to
-			if o.SentAt == nil {
-				o.SentAt = &now
-			}
+		t.Lines = append(t.Lines, ticketLine(l, o.Type))
+		if len(l.Allergens) > 0 {
+			t.AllergenAlert = true
 		}
-		o.Version++
-		o.UpdatedAt = now
-		return ch, tickets, nil
-	})
+	}
+	if len(ch.Lines) == 0 {
+		return nil, nil, apperr.New(apperr.Conflict, "nothing_to_send", "every line of the check is already with the kitchen")
+	}
+	if sent > 0 {
+		o.Status = to
+		if o.SentAt == nil {
+			o.SentAt = &now
+		}
+	}
+	o.Version++
+	o.UpdatedAt = now
+	return ch, tickets, nil
 }
 
 // ticketLine is a line as the cook reads it.

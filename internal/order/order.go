@@ -318,6 +318,12 @@ func (s *Service) Quote(ctx context.Context, a Actor, in OpenInput) (*Order, err
 	return o, err
 }
 
+// Prepare builds and prices a new check as Open would, for another domain
+// to store with more of its own (the kitchen opens and sends at once).
+func (s *Service) Prepare(ctx context.Context, a Actor, in OpenInput) (*Order, *Change, error) {
+	return s.draft(ctx, a, in)
+}
+
 // draft builds and prices a new check with its lines.
 func (s *Service) draft(ctx context.Context, a Actor, in OpenInput) (*Order, *Change, error) {
 	if in.LocationID == "" {

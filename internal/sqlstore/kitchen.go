@@ -135,42 +135,64 @@ func (db *DB) SendOrder(ctx context.Context, orgID, orderID string, send func(*o
 		if err != nil {
 			return err
 		}
-		skip := map[string]bool{}
-		for _, t := range made {
-			body, err := json.Marshal(t)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, org_id, location_id, order_id, station, status, body, version, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, t.ID, t.OrgID, t.LocationID, t.OrderID, t.Station, t.Status, string(body),
-				t.Version, ts(t.CreatedAt), ts(t.UpdatedAt)); err != nil {
-				return fmt.Errorf("insert ticket: %w", err)
-			}
-			skip[t.ID] = true
-		}
 		if err := tx.saveOrder(ctx, o); err != nil {
 			return err
 		}
-		if err := tx.saveChange(ctx, o, ch, lo.stored, skip); err != nil {
+		if err := tx.saveChange(ctx, o, ch, lo.stored, nil); err != nil {
 			return err
 		}
-		// The lines exist now; a line already at a station breaks the key
-		// and rolls the whole send back: a ticket line is never doubled.
-		for _, t := range made {
-			for _, l := range t.Lines {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_lines (line_id, station, ticket_id) VALUES ($1, $2, $3)`,
-					l.LineID, t.Station, t.ID); err != nil {
-					return fmt.Errorf("ticket line: %w", err)
-				}
-			}
-			if err := tx.emit(ctx, orgID, kitchen.EventTicketCreated, t.LocationID, t.ID, t, t.CreatedAt); err != nil {
-				return err
-			}
-		}
 		out, tickets = o, made
-		return nil
+		return tx.insertTickets(ctx, made)
 	})
 	return out, tickets, err
+}
+
+// CreateAndSend implements kitchen.Store. The send is worked out before
+// anything is written, so the check's lines are written once, already sent.
+func (db *DB) CreateAndSend(ctx context.Context, o *order.Order, ch *order.Change, send func(*order.Order) (*order.Change, []*kitchen.Ticket, error)) ([]*kitchen.Ticket, error) {
+	var tickets []*kitchen.Ticket
+	err := db.inTx(ctx, func(tx *Tx) error {
+		if err := tx.numberOrder(ctx, o); err != nil {
+			return err // tickets print the number: it comes first
+		}
+		_, made, err := send(o)
+		if err != nil {
+			return err
+		}
+		tickets = made
+		if err := tx.insertOrder(ctx, o, ch); err != nil {
+			return err
+		}
+		return tx.insertTickets(ctx, tickets)
+	})
+	return tickets, err
+}
+
+// insertTickets writes new tickets and the key of each of their lines. A
+// line already at its station breaks the key and rolls the whole send
+// back: a ticket line is never doubled.
+func (tx *Tx) insertTickets(ctx context.Context, made []*kitchen.Ticket) error {
+	for _, t := range made {
+		body, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, org_id, location_id, order_id, station, status, body, version, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, t.ID, t.OrgID, t.LocationID, t.OrderID, t.Station, t.Status, string(body),
+			t.Version, ts(t.CreatedAt), ts(t.UpdatedAt)); err != nil {
+			return fmt.Errorf("insert ticket: %w", err)
+		}
+		for _, l := range t.Lines {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_lines (line_id, station, ticket_id) VALUES ($1, $2, $3)`,
+				l.LineID, t.Station, t.ID); err != nil {
+				return fmt.Errorf("ticket line: %w", err)
+			}
+		}
+		if err := tx.emit(ctx, t.OrgID, kitchen.EventTicketCreated, t.LocationID, t.ID, t, t.CreatedAt); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // FindTicket implements kitchen.Store.

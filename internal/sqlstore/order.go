@@ -124,23 +124,38 @@ func (db *DB) FindOrders(ctx context.Context, orgID string, f order.OrderFilter)
 // CreateOrder implements order.Store.
 func (db *DB) CreateOrder(ctx context.Context, o *order.Order, ch *order.Change) error {
 	return db.inTx(ctx, func(tx *Tx) error {
-		err := tx.QueryRowContext(ctx, `INSERT INTO order_numbers (location_id, business_date, last) VALUES ($1, $2, 1)
-			ON CONFLICT (location_id, business_date) DO UPDATE SET last = order_numbers.last + 1 RETURNING last`,
-			o.LocationID, o.BusinessDate).Scan(&o.Number)
-		if err != nil {
-			return fmt.Errorf("number order: %w", err)
-		}
-		body, err := orderBody(o)
-		if err != nil {
+		if err := tx.numberOrder(ctx, o); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (`+orderCols+`, currency, total) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-			o.ID, o.OrgID, o.LocationID, o.Number, o.BusinessDate, o.Type, nullString(o.TableID), string(o.Status), body, o.Version,
-			ts(o.CreatedAt), ts(o.UpdatedAt), o.Currency, o.Totals.Total.Amount); err != nil {
-			return err
-		}
-		return tx.saveChange(ctx, o, ch, nil, nil)
+		return tx.insertOrder(ctx, o, ch)
 	})
+}
+
+// numberOrder gives a new check the next receipt number of its location's
+// business day.
+func (tx *Tx) numberOrder(ctx context.Context, o *order.Order) error {
+	err := tx.QueryRowContext(ctx, `INSERT INTO order_numbers (location_id, business_date, last) VALUES ($1, $2, 1)
+		ON CONFLICT (location_id, business_date) DO UPDATE SET last = order_numbers.last + 1 RETURNING last`,
+		o.LocationID, o.BusinessDate).Scan(&o.Number)
+	if err != nil {
+		return fmt.Errorf("number order: %w", err)
+	}
+	return nil
+}
+
+// insertOrder writes a new check with its lines, operations, stock moves
+// and event.
+func (tx *Tx) insertOrder(ctx context.Context, o *order.Order, ch *order.Change) error {
+	body, err := orderBody(o)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO orders (`+orderCols+`, currency, total) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		o.ID, o.OrgID, o.LocationID, o.Number, o.BusinessDate, o.Type, nullString(o.TableID), string(o.Status), body, o.Version,
+		ts(o.CreatedAt), ts(o.UpdatedAt), o.Currency, o.Totals.Total.Amount); err != nil {
+		return err
+	}
+	return tx.saveChange(ctx, o, ch, nil, nil)
 }
 
 // orderBody is the check as stored in its row: everything but its lines.
