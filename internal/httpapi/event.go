@@ -72,7 +72,11 @@ func (s *Server) handleEventList(ctx context.Context, in *eventListInput) (*even
 	if err != nil {
 		return nil, err
 	}
-	evs, err := s.events.EventsAfter(ctx, p.OrgID, in.After, in.LocationID, in.Limit+1)
+	loc := in.LocationID
+	if p.LocationID != "" {
+		loc = p.LocationID // staff read their own location's events
+	}
+	evs, err := s.events.EventsAfter(ctx, p.OrgID, in.After, loc, in.Limit+1)
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
@@ -149,8 +153,10 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		after = n
 	}
 	locationID := q.Get("location_id")
-	if screen {
-		locationID = d.LocationID
+	if p.LocationID != "" {
+		// Staff and screens work at one location: they stream its events
+		// (and the organization's), not other restaurants'.
+		locationID = p.LocationID
 	}
 	if !s.trackStream() {
 		writeProblem(w, r, &Problem{Status: http.StatusServiceUnavailable, Code: "shutting_down",
