@@ -92,11 +92,18 @@ func spawnCeiling(ctx context.Context, bodyBytes int) (*ceilingProc, error) {
 
 // spawnCeilingArgs starts the ceiling server with these flags.
 func spawnCeilingArgs(ctx context.Context, args ...string) (*ceilingProc, error) {
+	return spawnSelf(ctx, ceilingCommand, args...)
+}
+
+// spawnSelf re-executes this binary as the hidden server command with
+// these flags; the command prints its address on stdout when it is ready
+// and answers GET / from then on.
+func spawnSelf(ctx context.Context, command string, args ...string) (*ceilingProc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, append([]string{ceilingCommand}, args...)...)
+	cmd := exec.Command(self, append([]string{command}, args...)...)
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()

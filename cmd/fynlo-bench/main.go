@@ -20,6 +20,10 @@
 //	menu       the demo restaurant's menu (spawned with FYNLO_DEMO=true): the
 //	           whole document and the 304 path, each against a ceiling serving
 //	           the same bytes; the time from an 86 to the stream and the menu
+//	checks     the demo restaurant's checks: open one with 3 lines and send it
+//	           to the kitchen, -c clients, against a ceiling writing the same
+//	           rows with plain SQL on the same engine; the time from each send
+//	           to its tickets on a kitchen screen's WebSocket
 //
 // Scenarios that talk to a server take -url. With -url empty (the default)
 // the tool spawns the fynlo binary named by -server-bin (default: "fynlo"
@@ -93,6 +97,10 @@ var scenarios = map[string]scenario{
 		summary: "the demo restaurant's whole menu and its 304 against a ceiling serving the same bytes; how fast a change shows",
 		setup:   setupMenu,
 	},
+	"checks": {
+		summary: "open a check with 3 lines and send it to the kitchen, against a plain-SQL ceiling writing the same rows; ticket latency",
+		setup:   setupChecks,
+	},
 	"pin": {
 		summary: "PIN sign-in latency on paired devices (keyed hash, attempt counter, audit entry)",
 		setup:   setupPIN,
@@ -142,8 +150,11 @@ func run(args []string) error {
 		return nil
 	}
 	name, args := args[0], args[1:]
-	if name == ceilingCommand { // hidden: the ceiling server the me scenario re-execs
+	switch name { // hidden: the ceiling servers scenarios re-exec
+	case ceilingCommand:
 		return ceilingServer(args)
+	case checkCeilingCommand:
+		return checkCeilingServer(args)
 	}
 	sc, ok := scenarios[name]
 	if !ok {
