@@ -192,7 +192,7 @@ func (s *Server) handleStationUpdate(ctx context.Context, in *stationPatchInput)
 		return nil, err
 	}
 	b := in.Body
-	st, err := s.kitchen.UpdateStation(ctx, a.OrgID, in.ID, kitchen.StationPatch{Version: b.Version, Name: b.Name, CategoryIDs: b.CategoryIDs, Default: b.Default})
+	st, err := s.kitchen.UpdateStation(ctx, a.OrgID, in.ID, kitchen.StationPatch{AtLocation: a.LocationID, Version: b.Version, Name: b.Name, CategoryIDs: b.CategoryIDs, Default: b.Default})
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/fynlo/fynlo/internal/apperr"
 	"github.com/fynlo/fynlo/internal/auth"
 	"github.com/fynlo/fynlo/internal/order"
 )
@@ -80,6 +81,10 @@ func (s *Server) handleTableCreate(ctx context.Context, in *tableCreateInput) (*
 		return nil, err
 	}
 	b := in.Body
+	if a.LocationID != "" && b.LocationID != a.LocationID {
+		// A staff token adds tables at its own location only.
+		return nil, problemFor(ctx, s.logger, apperr.NotFoundf("location"))
+	}
 	t, err := s.orders.CreateTable(ctx, a.OrgID, order.TableInput{ID: b.ID, LocationID: b.LocationID, Area: b.Area, Name: b.Name,
 		Seats: b.Seats, Position: b.Position})
 	if err != nil {
@@ -112,6 +117,9 @@ func (s *Server) handleTableGet(ctx context.Context, in *pathID) (*tableOutput, 
 		return nil, err
 	}
 	t, err := s.orders.Table(ctx, a.OrgID, in.ID)
+	if err == nil && a.LocationID != "" && t.LocationID != a.LocationID {
+		t, err = nil, apperr.NotFoundf("table") // a staff token sees its own location's floor, as with checks
+	}
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
@@ -122,6 +130,15 @@ func (s *Server) handleTableUpdate(ctx context.Context, in *tablePatchInput) (*t
 	a, err := s.actor(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if a.LocationID != "" { // a staff token changes its own location's tables only
+		t, err := s.orders.Table(ctx, a.OrgID, in.ID)
+		if err == nil && t.LocationID != a.LocationID {
+			err = apperr.NotFoundf("table")
+		}
+		if err != nil {
+			return nil, problemFor(ctx, s.logger, err)
+		}
 	}
 	b := in.Body
 	t, err := s.orders.UpdateTable(ctx, a.OrgID, in.ID, order.TablePatch{Version: b.Version, Area: b.Area, Name: b.Name, Seats: b.Seats,

@@ -72,12 +72,15 @@ type Ticket struct {
 	UpdatedAt      time.Time    `json:"updated_at"`
 }
 
-// Refresh copies the lines' kitchen states from the check, which keeps
-// them: a ticket shows the line as it is now (voided, recalled...).
-func (t *Ticket) Refresh(o *order.Order) {
+// Refresh copies the lines' kitchen states from the checks, which keep
+// them: a ticket shows the line as it is now (voided, recalled...). Lines
+// on none of the checks stay as they are.
+func (t *Ticket) Refresh(checks ...*order.Order) {
 	for i := range t.Lines {
-		if l := o.Line(t.Lines[i].LineID); l != nil {
-			t.Lines[i].State = l.KitchenState
+		for _, o := range checks {
+			if l := o.Line(t.Lines[i].LineID); l != nil {
+				t.Lines[i].State = l.KitchenState
+			}
 		}
 	}
 }
@@ -123,9 +126,12 @@ type Store interface {
 	FindTicket(ctx context.Context, orgID, id string) (*Ticket, error)
 	// FindTickets returns tickets oldest first, their line states current.
 	FindTickets(ctx context.Context, orgID string, f TicketFilter) ([]*Ticket, error)
-	// UpdateTicket locks and loads a ticket and its check, lets update
-	// change both, and saves both with their events. Errors: NotFound, update's.
-	UpdateTicket(ctx context.Context, orgID, id string, update func(*Ticket, *order.Order) (*order.Change, error)) (*Ticket, error)
+	// UpdateTicket locks and loads a ticket and the checks its lines are
+	// on — the one it was sent from, and any its lines were moved or merged
+	// into since — lets update change them (one change per check, in the
+	// same order), and saves them with their events. Errors: NotFound,
+	// update's.
+	UpdateTicket(ctx context.Context, orgID, id string, update func(*Ticket, []*order.Order) ([]*order.Change, error)) (*Ticket, error)
 }
 
 // Orders is what the kitchen needs of checks and tables.
@@ -134,6 +140,9 @@ type Orders interface {
 	Table(ctx context.Context, orgID, id string) (*order.Table, error)
 	// Prepare builds and prices a new check without saving it.
 	Prepare(ctx context.Context, a order.Actor, in order.OpenInput) (*order.Order, *order.Change, error)
+	// StockMoved is told of a prepared check once stored: its sale may
+	// have counted stock, which the menu shows.
+	StockMoved(orgID string, ch *order.Change)
 }
 
 // Service applies the kitchen's rules.
@@ -202,6 +211,9 @@ func (s *Service) CreateStation(ctx context.Context, orgID string, in StationInp
 
 // StationPatch changes a station; nil fields stay.
 type StationPatch struct {
+	// AtLocation, when not empty, is the caller's own location (a staff
+	// token's): a station of another location is not found.
+	AtLocation  string
 	Version     int64
 	Name        *string
 	CategoryIDs *[]string
@@ -211,6 +223,9 @@ type StationPatch struct {
 // UpdateStation changes one of org's stations.
 func (s *Service) UpdateStation(ctx context.Context, orgID, id string, p StationPatch) (*Station, error) {
 	return s.store.UpdateStation(ctx, orgID, id, func(st *Station) error {
+		if p.AtLocation != "" && p.AtLocation != st.LocationID {
+			return apperr.NotFoundf("station")
+		}
 		if p.Version != st.Version {
 			return apperr.StaleVersion(st)
 		}

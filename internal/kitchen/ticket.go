@@ -72,6 +72,7 @@ func (s *Service) OpenAndSend(ctx context.Context, a order.Actor, in order.OpenI
 	if err != nil {
 		return nil, nil, false, err
 	}
+	s.orders.StockMoved(a.OrgID, ch)
 	return o, tickets, true, nil
 }
 
@@ -200,18 +201,18 @@ func (s *Service) Ticket(ctx context.Context, orgID, id string) (*Ticket, error)
 
 // Acknowledge says the kitchen has seen the ticket and its allergens.
 func (s *Service) Acknowledge(ctx context.Context, a order.Actor, ticketID string) (*Ticket, error) {
-	return s.update(ctx, a, ticketID, func(t *Ticket, o *order.Order, ch *order.Change, now time.Time) error {
+	return s.update(ctx, a, ticketID, func(t *Ticket, os []*order.Order, chs []*order.Change, now time.Time) error {
 		if t.AcknowledgedAt == nil {
 			t.AcknowledgedAt = &now
 		}
-		return moveLines(t, o, ch, order.LineActAcknowledge, now)
+		return moveLines(t, os, chs, order.LineActAcknowledge, now)
 	})
 }
 
 // Bump says the ticket is cooked: its lines are ready and it leaves the
 // screen. A ticket with allergens must be acknowledged first.
 func (s *Service) Bump(ctx context.Context, a order.Actor, ticketID string) (*Ticket, error) {
-	return s.update(ctx, a, ticketID, func(t *Ticket, o *order.Order, ch *order.Change, now time.Time) error {
+	return s.update(ctx, a, ticketID, func(t *Ticket, os []*order.Order, chs []*order.Change, now time.Time) error {
 		if t.Status == TicketDone {
 			return apperr.New(apperr.Conflict, "ticket_done", "the ticket is already bumped")
 		}
@@ -219,56 +220,64 @@ func (s *Service) Bump(ctx context.Context, a order.Actor, ticketID string) (*Ti
 			return apperr.New(apperr.Conflict, "allergens_not_acknowledged", "acknowledge the allergens on this ticket before bumping it")
 		}
 		t.Status, t.BumpedAt = TicketDone, &now
-		return moveLines(t, o, ch, order.LineActBump, now)
+		return moveLines(t, os, chs, order.LineActBump, now)
 	})
 }
 
 // Recall brings a bumped ticket back to the screen.
 func (s *Service) Recall(ctx context.Context, a order.Actor, ticketID string) (*Ticket, error) {
-	return s.update(ctx, a, ticketID, func(t *Ticket, o *order.Order, ch *order.Change, now time.Time) error {
+	return s.update(ctx, a, ticketID, func(t *Ticket, os []*order.Order, chs []*order.Change, now time.Time) error {
 		if t.Status != TicketDone {
 			return apperr.New(apperr.Conflict, "ticket_open", "the ticket is still on the screen")
 		}
 		t.Status, t.BumpedAt = TicketOpen, nil
-		return moveLines(t, o, ch, order.LineActRecall, now)
+		return moveLines(t, os, chs, order.LineActRecall, now)
 	})
 }
 
-// moveLines moves the ticket's lines that can make the move; lines
-// elsewhere (voided, served) stay as they are.
-func moveLines(t *Ticket, o *order.Order, ch *order.Change, act order.LineAction, now time.Time) error {
+// moveLines moves the ticket's lines that can make the move, on whichever
+// check each is now (chs[i] records check os[i]'s); lines elsewhere
+// (voided, served) stay as they are.
+func moveLines(t *Ticket, os []*order.Order, chs []*order.Change, act order.LineAction, now time.Time) error {
 	for _, tl := range t.Lines {
-		l := o.Line(tl.LineID)
-		if l == nil || !l.KitchenState.CanMove(act) {
-			continue
+		for i, o := range os {
+			l := o.Line(tl.LineID)
+			if l == nil || !l.KitchenState.CanMove(act) {
+				continue
+			}
+			st, err := l.KitchenState.Move(act)
+			if err != nil {
+				return err
+			}
+			l.KitchenState, l.UpdatedAt = st, now
+			chs[i].Lines = append(chs[i].Lines, l)
 		}
-		st, err := l.KitchenState.Move(act)
-		if err != nil {
-			return err
-		}
-		l.KitchenState, l.UpdatedAt = st, now
-		ch.Lines = append(ch.Lines, l)
 	}
 	return nil
 }
 
-func (s *Service) update(ctx context.Context, a order.Actor, ticketID string, act func(*Ticket, *order.Order, *order.Change, time.Time) error) (*Ticket, error) {
-	return s.store.UpdateTicket(ctx, a.OrgID, ticketID, func(t *Ticket, o *order.Order) (*order.Change, error) {
+func (s *Service) update(ctx context.Context, a order.Actor, ticketID string, act func(*Ticket, []*order.Order, []*order.Change, time.Time) error) (*Ticket, error) {
+	return s.store.UpdateTicket(ctx, a.OrgID, ticketID, func(t *Ticket, os []*order.Order) ([]*order.Change, error) {
 		if a.LocationID != "" && a.LocationID != t.LocationID {
 			return nil, apperr.NotFoundf("ticket")
 		}
 		now := s.now().UTC()
-		ch := &order.Change{Event: order.EventOrderUpdated}
-		if err := act(t, o, ch, now); err != nil {
+		chs := make([]*order.Change, len(os))
+		for i := range chs {
+			chs[i] = &order.Change{Event: order.EventOrderUpdated}
+		}
+		if err := act(t, os, chs, now); err != nil {
 			return nil, err
 		}
 		t.Version++
 		t.UpdatedAt = now
-		if len(ch.Lines) > 0 {
-			o.Version++
-			o.UpdatedAt = now
+		for i, o := range os {
+			if len(chs[i].Lines) > 0 {
+				o.Version++
+				o.UpdatedAt = now
+			}
 		}
-		t.Refresh(o)
-		return ch, nil
+		t.Refresh(os...)
+		return chs, nil
 	})
 }

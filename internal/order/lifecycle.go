@@ -46,11 +46,12 @@ func (s *Service) Update(ctx context.Context, a Actor, orderID string, version i
 	if err != nil {
 		return nil, err
 	}
-	return s.store.UpdateOrder(ctx, a.OrgID, orderID, func(o *Order) (*Change, error) {
+	var ch *Change
+	o, err := s.store.UpdateOrder(ctx, a.OrgID, orderID, func(o *Order) (_ *Change, err error) {
 		if err := checkVersion(o, version); err != nil {
 			return nil, err
 		}
-		ch, err := act(o, loc)
+		ch, err = act(o, loc)
 		if err != nil {
 			return nil, err
 		}
@@ -60,10 +61,29 @@ func (s *Service) Update(ctx context.Context, a Actor, orderID string, version i
 		if err := o.Reprice(loc); err != nil {
 			return nil, err
 		}
+		if o.Split != nil && !o.Split.covers(o.Totals.Total.Amount) {
+			// The action moved the total (covers bringing the service charge
+			// in, a void): the parts of the old total would be paid wrong.
+			o.Split = nil
+		}
 		o.Version++
 		o.UpdatedAt = s.now().UTC()
 		return ch, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	s.StockMoved(a.OrgID, ch)
+	return o, nil
+}
+
+// covers reports whether the split's parts add up to total.
+func (sp *Split) covers(total int64) bool {
+	var sum int64
+	for _, p := range sp.Parts {
+		sum += p.Amount.Amount
+	}
+	return sum == total
 }
 
 // Cancel abandons a check nothing of which was sent or paid.

@@ -92,12 +92,8 @@ func (s *Service) Apply(ctx context.Context, a Actor, orderID string, ops []Op) 
 	if len(ops) == 0 || len(ops) > 100 {
 		return nil, nil, apperr.Field("ops", "must hold 1 to 100 operations")
 	}
-	seen := map[string]bool{}
-	for i, op := range ops {
-		if seen[op.OpID] {
-			return nil, nil, apperr.Field("ops["+strconv.Itoa(i)+"].op_id", "is used twice in this request")
-		}
-		seen[op.OpID] = true
+	if err := opIDsOnce(ops, "ops"); err != nil {
+		return nil, nil, err
 	}
 	cur, err := s.store.FindOrder(ctx, a.OrgID, orderID)
 	if err != nil {
@@ -105,6 +101,14 @@ func (s *Service) Apply(ctx context.Context, a Actor, orderID string, ops []Op) 
 	}
 	if err := a.atLocation(cur.LocationID); err != nil {
 		return nil, nil, err
+	}
+	if guarded(ops) {
+		// A retry of an operation that needed a permission is answered
+		// from what was applied: it must not be asked again (a manager's
+		// approval it came with is spent).
+		if cur.Ops, err = s.store.FindAppliedOps(ctx, a.OrgID, orderID); err != nil {
+			return nil, nil, err
+		}
 	}
 	// Permissions are decided before the transaction (asking may use up a
 	// manager's approval, a write of its own) and checked again inside it,
@@ -122,6 +126,7 @@ func (s *Service) Apply(ctx context.Context, a Actor, orderID string, ops []Op) 
 		return nil, nil, err
 	}
 	var results []OpResult
+	var applied *Change
 	o, err := s.store.UpdateOrder(ctx, a.OrgID, orderID, func(o *Order) (*Change, error) {
 		needs, err := s.needs(o, ops)
 		if err != nil {
@@ -146,12 +151,31 @@ func (s *Service) Apply(ctx context.Context, a Actor, orderID string, ops []Op) 
 		}
 		o.Version++
 		o.UpdatedAt = now
+		applied = ch
 		return ch, nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
+	s.StockMoved(a.OrgID, applied)
 	return o, results, nil
+}
+
+// opIDsOnce refuses an op_id used twice in one request: the second use
+// would be taken for a retry of the first and its operation quietly
+// dropped. Lines of a new check may go without one; each is its own.
+func opIDsOnce(ops []Op, field string) error {
+	seen := make(map[string]bool, len(ops))
+	for i, op := range ops {
+		if op.OpID == "" && field == "lines" {
+			continue
+		}
+		if seen[op.OpID] {
+			return apperr.Field(field+"["+strconv.Itoa(i)+"].op_id", "is used twice in this request")
+		}
+		seen[op.OpID] = true
+	}
+	return nil
 }
 
 // atLocation refuses a staff token of another location.
@@ -174,6 +198,17 @@ type grants []need
 func (g grants) covers(n need) bool {
 	for _, x := range g {
 		if x.perm == n.perm && x.percentBP >= n.percentBP {
+			return true
+		}
+	}
+	return false
+}
+
+// guarded reports whether any of the operations may need a permission.
+func guarded(ops []Op) bool {
+	for _, op := range ops {
+		switch op.Type {
+		case OpVoidLine, OpCompLine, OpDiscountLine, OpDiscountCheck:
 			return true
 		}
 	}
@@ -274,9 +309,12 @@ func (s *Service) apply(ctx context.Context, a Actor, o *Order, ops []Op, cat *m
 	results := make([]OpResult, 0, len(ops))
 	var f apperr.Fields
 	for i, op := range ops {
+		// An operation's line is named ops[i].line; a line sent with a new
+		// check is lines[i] itself, as the client wrote it.
 		at := field + "[" + strconv.Itoa(i) + "]"
+		lineAt := at + ".line"
 		if field == "lines" {
-			at = "lines[" + strconv.Itoa(i) + "]"
+			lineAt = at
 		}
 		if op.OpID == "" {
 			if field == "lines" {
@@ -294,7 +332,7 @@ func (s *Service) apply(ctx context.Context, a Actor, o *Order, ops []Op, cat *m
 			results = append(results, OpResult{OpID: op.OpID, Replayed: true, LineID: lineID})
 			continue
 		}
-		lineID, err := s.applyOne(a, o, op, cat, ch, now, at, &f)
+		lineID, err := s.applyOne(a, o, op, cat, ch, now, at, lineAt, &f)
 		if err != nil {
 			return nil, err
 		}
@@ -309,14 +347,14 @@ func (s *Service) apply(ctx context.Context, a Actor, o *Order, ops []Op, cat *m
 }
 
 // applyOne applies one operation; bad input goes to f, refusals are
-// returned.
-func (s *Service) applyOne(a Actor, o *Order, op Op, cat *menu.Catalog, ch *Change, now time.Time, at string, f *apperr.Fields) (string, error) {
+// returned. at names the operation in f, lineAt the line it adds.
+func (s *Service) applyOne(a Actor, o *Order, op Op, cat *menu.Catalog, ch *Change, now time.Time, at, lineAt string, f *apperr.Fields) (string, error) {
 	if op.Type == OpAddLine {
 		if op.Line == nil {
-			f.Add(at+".line", "is required for add_line")
+			f.Add(lineAt, "is required for add_line")
 			return "", nil
 		}
-		l := s.newLine(a, o, *op.Line, cat, now, at+".line", f)
+		l := s.newLine(a, o, *op.Line, cat, now, lineAt, f)
 		if l == nil {
 			return "", nil
 		}

@@ -233,6 +233,9 @@ type Store interface {
 	CreateOrder(ctx context.Context, o *Order, ch *Change) error
 	// FindOrder errors: NotFound.
 	FindOrder(ctx context.Context, orgID, id string) (*Order, error)
+	// FindAppliedOps returns the operations already applied to a check:
+	// op ID → the line each made or changed ("" for none).
+	FindAppliedOps(ctx context.Context, orgID, id string) (map[string]string, error)
 	// FindOrders returns checks newest first... by ID (ULIDs sort by time).
 	FindOrders(ctx context.Context, orgID string, f OrderFilter) ([]*Order, error)
 	// UpdateOrder locks and loads a check (Ops included), lets update
@@ -252,6 +255,10 @@ type Locations interface {
 // Catalogs finds a location's menu.
 type Catalogs interface {
 	Catalog(ctx context.Context, orgID, locationID string) (*menu.Catalog, error)
+	// Invalidate forgets org's built menus. A sale of a counted item
+	// changes the menu (its stock): this node must show it on the very
+	// next request, not when the event reaches it a moment later.
+	Invalidate(orgID string)
 }
 
 // Authorizer decides what a member of staff may do.
@@ -309,7 +316,17 @@ func (s *Service) Open(ctx context.Context, a Actor, in OpenInput) (o *Order, cr
 		}
 		return nil, false, err
 	}
+	s.StockMoved(a.OrgID, ch)
 	return o, true, nil
+}
+
+// StockMoved drops the menus a committed change made stale by counting
+// stock; another domain that stores a check it prepared (the kitchen,
+// opening and sending at once) calls it after committing. ch may be nil.
+func (s *Service) StockMoved(orgID string, ch *Change) {
+	if ch != nil && len(ch.Stock) > 0 {
+		s.catalogs.Invalidate(orgID)
+	}
 }
 
 // Quote prices a check as Open would build it, without saving anything.
@@ -387,6 +404,9 @@ func (s *Service) draft(ctx context.Context, a Actor, in OpenInput) (*Order, *Ch
 		ops := make([]Op, len(in.Lines))
 		for i := range in.Lines {
 			ops[i] = Op{OpID: in.Lines[i].OpID, Type: OpAddLine, Line: &in.Lines[i]}
+		}
+		if err := opIDsOnce(ops, "lines"); err != nil {
+			return nil, nil, err
 		}
 		cat, err := s.catalogs.Catalog(ctx, a.OrgID, loc.ID)
 		if err != nil {

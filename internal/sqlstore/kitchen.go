@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/fynlo/fynlo/internal/apperr"
@@ -212,33 +213,67 @@ func (db *DB) FindTickets(ctx context.Context, orgID string, f kitchen.TicketFil
 }
 
 // UpdateTicket implements kitchen.Store.
-func (db *DB) UpdateTicket(ctx context.Context, orgID, id string, update func(*kitchen.Ticket, *order.Order) (*order.Change, error)) (*kitchen.Ticket, error) {
+func (db *DB) UpdateTicket(ctx context.Context, orgID, id string, update func(*kitchen.Ticket, []*order.Order) ([]*order.Change, error)) (*kitchen.Ticket, error) {
 	var out *kitchen.Ticket
 	err := db.inTx(ctx, func(tx *Tx) error {
 		var orderID string
 		if err := tx.QueryRowContext(ctx, `SELECT order_id FROM tickets WHERE org_id = $1 AND id = $2`, orgID, id).Scan(&orderID); err != nil {
 			return notFound(err, "ticket")
 		}
-		// The check first, then the ticket: the same order as a send.
-		lo, err := tx.lockOrder(ctx, db, orgID, orderID)
+		// The checks the ticket's lines are on now: moving lines to another
+		// check or merging checks takes them away from the one the ticket
+		// was sent from, and the kitchen must still move them on.
+		ids := []string{orderID}
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT l.order_id FROM ticket_lines tl JOIN order_lines l ON l.id = tl.line_id
+			WHERE tl.ticket_id = $1 AND l.org_id = $2`, id, orgID)
 		if err != nil {
 			return err
 		}
-		o := lo.Order
+		for rows.Next() {
+			var oid string
+			if err := rows.Scan(&oid); err != nil {
+				rows.Close()
+				return err
+			}
+			if !slices.Contains(ids, oid) {
+				ids = append(ids, oid)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		// The checks first, in ID order as UpdateOrders locks them, then the
+		// ticket: the same order as a send.
+		slices.Sort(ids)
+		locked := make([]lockedOrder, len(ids))
+		os := make([]*order.Order, len(ids))
+		for i, oid := range ids {
+			if locked[i], err = tx.lockOrder(ctx, db, orgID, oid); err != nil {
+				return err
+			}
+			os[i] = locked[i].Order
+		}
 		t, err := scanTicket(tx.QueryRowContext(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = $1`+db.forUpdate(), id))
 		if err != nil {
 			return notFound(err, "ticket")
 		}
-		before := o.Version
-		ch, err := update(t, o)
+		before := make([]int64, len(os))
+		for i, o := range os {
+			before[i] = o.Version
+		}
+		chs, err := update(t, os)
 		if err != nil {
 			return err
 		}
-		if o.Version != before {
+		for i, o := range os {
+			if o.Version == before[i] {
+				continue
+			}
 			if err := tx.saveOrder(ctx, o); err != nil {
 				return err
 			}
-			if err := tx.saveChange(ctx, o, ch, lo.stored, map[string]bool{t.ID: true}); err != nil {
+			if err := tx.saveChange(ctx, o, chs[i], locked[i].stored, map[string]bool{t.ID: true}); err != nil {
 				return err
 			}
 		}

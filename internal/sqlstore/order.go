@@ -183,20 +183,36 @@ func (tx *Tx) lockOrder(ctx context.Context, db *DB, orgID, id string) (lockedOr
 	if err != nil {
 		return lockedOrder{}, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT op_id, line_id FROM order_ops WHERE order_id = $1`, id)
-	if err != nil {
+	if o.Ops, err = loadOps(ctx, tx, orgID, id); err != nil {
 		return lockedOrder{}, err
 	}
+	return lockedOrder{o, stored}, nil
+}
+
+// loadOps reads the operations applied to one of org's checks: op ID →
+// the line it made or changed.
+func loadOps(ctx context.Context, q queryer, orgID, orderID string) (map[string]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT p.op_id, p.line_id FROM order_ops p JOIN orders o ON o.id = p.order_id
+		WHERE o.org_id = $1 AND p.order_id = $2`, orgID, orderID)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
-	o.Ops = map[string]string{}
+	ops := map[string]string{}
 	for rows.Next() {
 		var op, line string
 		if err := rows.Scan(&op, &line); err != nil {
-			return lockedOrder{}, err
+			return nil, err
 		}
-		o.Ops[op] = line
+		ops[op] = line
 	}
-	return lockedOrder{o, stored}, rows.Err()
+	return ops, rows.Err()
+}
+
+// FindAppliedOps implements order.Store.
+func (db *DB) FindAppliedOps(ctx context.Context, orgID, orderID string) (map[string]string, error) {
+	ops, err := loadOps(ctx, db.read, orgID, orderID)
+	return ops, translate(err)
 }
 
 // saveOrder writes the check's row.
@@ -213,23 +229,39 @@ func (tx *Tx) saveOrder(ctx context.Context, o *order.Order) error {
 
 // saveChange writes what a change to a check touched besides its row: its
 // lines that differ from stored (repricing moves every line's share of the
-// totals), its operations, the stock it moved, the tickets showing the
-// lines the change touched (except those in skip, which the caller
-// writes), and its event.
+// totals; a line not in stored is new, and inserted), its operations, the
+// stock it moved, the tickets showing the lines the change touched (except
+// those in skip, which the caller writes), and its event.
 func (tx *Tx) saveChange(ctx context.Context, o *order.Order, ch *order.Change, stored map[string]string, skip map[string]bool) error {
 	for _, l := range o.Lines {
 		body, err := json.Marshal(l)
 		if err != nil {
 			return err
 		}
-		if stored[l.ID] == string(body) {
+		prev, own := stored[l.ID]
+		if own && prev == string(body) {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO order_lines (id, org_id, order_id, item_id, kitchen_state, body, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (id) DO UPDATE SET order_id = excluded.order_id, kitchen_state = excluded.kitchen_state, body = excluded.body`,
-			l.ID, o.OrgID, o.ID, l.ItemID, string(l.KitchenState), string(body), ts(l.CreatedAt)); err != nil {
+		if own {
+			if _, err := tx.ExecContext(ctx, `UPDATE order_lines SET order_id = $1, kitchen_state = $2, body = $3 WHERE org_id = $4 AND id = $5`,
+				o.ID, string(l.KitchenState), string(body), o.OrgID, l.ID); err != nil {
+				return fmt.Errorf("save line: %w", err)
+			}
+			continue
+		}
+		// A new line. Its ID may be the client's: one already taken, by a
+		// line of another check (of any organization), is refused rather
+		// than written over, which would take that line from its check.
+		res, err := tx.ExecContext(ctx, `INSERT INTO order_lines (id, org_id, order_id, item_id, kitchen_state, body, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+			l.ID, o.OrgID, o.ID, l.ItemID, string(l.KitchenState), string(body), ts(l.CreatedAt))
+		if err != nil {
 			return fmt.Errorf("save line: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return apperr.New(apperr.Conflict, "already_exists", "a line with ID "+l.ID+" exists; choose another ID or none")
 		}
 	}
 	for _, op := range ch.Ops {
@@ -252,37 +284,51 @@ func (tx *Tx) saveChange(ctx context.Context, o *order.Order, ch *order.Change, 
 // moveStock counts an item's stock at the check's location up or down,
 // refusing to go below zero; reaching zero takes the item off (86).
 func (tx *Tx) moveStock(ctx context.Context, o *order.Order, m order.StockMove) error {
-	var body string
-	var version int64
-	err := tx.QueryRowContext(ctx, `SELECT body, version FROM item_availability WHERE org_id = $1 AND location_id = $2 AND item_id = $3`,
-		o.OrgID, o.LocationID, m.ItemID).Scan(&body, &version)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil // no longer counted
+	// The count is read, then written only if no one wrote it since (the
+	// version): two tills selling the last one at once on PostgreSQL would
+	// otherwise both read 1 and both write 0. The loser's write waits for
+	// the winner's commit, matches nothing, and it reads again.
+	for range 50 {
+		var body string
+		var version int64
+		err := tx.QueryRowContext(ctx, `SELECT body, version FROM item_availability WHERE org_id = $1 AND location_id = $2 AND item_id = $3`,
+			o.OrgID, o.LocationID, m.ItemID).Scan(&body, &version)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // no longer counted
+		}
+		if err != nil {
+			return err
+		}
+		var a menu.Availability
+		if err := json.Unmarshal([]byte(body), &a); err != nil {
+			return err
+		}
+		if a.Stock == nil {
+			return nil
+		}
+		left := *a.Stock + m.Delta
+		if left < 0 {
+			return apperr.New(apperr.Conflict, "out_of_stock", "only "+strconv.Itoa(*a.Stock)+" left of an item on this check")
+		}
+		a.Stock, a.LocationID, a.ItemID, a.Version, a.UpdatedAt = &left, o.LocationID, m.ItemID, version+1, o.UpdatedAt
+		nb, err := json.Marshal(&a)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE item_availability SET body = $1, version = $2, updated_at = $3
+			WHERE org_id = $4 AND location_id = $5 AND item_id = $6 AND version = $7`,
+			string(nb), a.Version, ts(a.UpdatedAt), o.OrgID, o.LocationID, m.ItemID, version)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			continue // counted meanwhile: read it again
+		}
+		return tx.emit(ctx, o.OrgID, menu.EventAvailabilityUpdated, o.LocationID, m.ItemID, &a, a.UpdatedAt)
 	}
-	if err != nil {
-		return err
-	}
-	var a menu.Availability
-	if err := json.Unmarshal([]byte(body), &a); err != nil {
-		return err
-	}
-	if a.Stock == nil {
-		return nil
-	}
-	left := *a.Stock + m.Delta
-	if left < 0 {
-		return apperr.New(apperr.Conflict, "out_of_stock", "only "+strconv.Itoa(*a.Stock)+" left of an item on this check")
-	}
-	a.Stock, a.LocationID, a.ItemID, a.Version, a.UpdatedAt = &left, o.LocationID, m.ItemID, version+1, o.UpdatedAt
-	nb, err := json.Marshal(&a)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE item_availability SET body = $1, version = $2, updated_at = $3
-		WHERE org_id = $4 AND location_id = $5 AND item_id = $6`, string(nb), a.Version, ts(a.UpdatedAt), o.OrgID, o.LocationID, m.ItemID); err != nil {
-		return err
-	}
-	return tx.emit(ctx, o.OrgID, menu.EventAvailabilityUpdated, o.LocationID, m.ItemID, &a, a.UpdatedAt)
+	return apperr.New(apperr.Conflict, "retry", "the item's stock kept changing; retry")
 }
 
 // refreshTickets rewrites the tickets showing lines the change touched
@@ -370,8 +416,18 @@ func (db *DB) UpdateOrders(ctx context.Context, orgID, a, b string, update func(
 		if err != nil {
 			return err
 		}
-		// A moved line is not among its new check's stored lines, so it is
-		// written with that check's ID.
+		// A line moved between the two is rewritten with its new check's
+		// ID: its row exists, naming the check it left.
+		for _, p := range [][2]lockedOrder{{la, lb}, {lb, la}} {
+			to, from := p[0], p[1]
+			for _, l := range to.Lines {
+				if _, own := to.stored[l.ID]; !own {
+					if _, moved := from.stored[l.ID]; moved {
+						to.stored[l.ID] = ""
+					}
+				}
+			}
+		}
 		for _, p := range []struct {
 			lo lockedOrder
 			ch *order.Change

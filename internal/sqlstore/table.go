@@ -30,6 +30,10 @@ func (db *DB) tableConflict(ctx context.Context, err error, t *order.Table) erro
 	if _, ferr := db.FindTable(ctx, t.OrgID, t.ID); ferr == nil {
 		return apperr.New(apperr.Conflict, "already_exists", "a table with this ID exists")
 	}
+	return tableNameTaken(t)
+}
+
+func tableNameTaken(t *order.Table) error {
 	return &apperr.Error{Kind: apperr.Conflict, Code: "table_name_taken", Detail: "the location has a table called " + t.Name,
 		Fields: []apperr.FieldError{{Field: "name", Reason: "is taken at this location"}}}
 }
@@ -64,6 +68,7 @@ func (db *DB) FindTables(ctx context.Context, orgID, locationID string, archived
 // UpdateTable implements order.TableStore.
 func (db *DB) UpdateTable(ctx context.Context, orgID, id string, update func(*order.Table) error) (*order.Table, error) {
 	var out *order.Table
+	saving := false
 	err := db.inTx(ctx, func(tx *Tx) error {
 		t, err := scanTable(tx.QueryRowContext(ctx, `SELECT `+tableCols+` FROM dining_tables WHERE org_id = $1 AND id = $2`+db.forUpdate(), orgID, id))
 		if err != nil {
@@ -72,15 +77,21 @@ func (db *DB) UpdateTable(ctx context.Context, orgID, id string, update func(*or
 		if err := update(t); err != nil {
 			return err
 		}
+		out, saving = t, true
 		if _, err := tx.ExecContext(ctx, `UPDATE dining_tables SET area = $1, name = $2, seats = $3, position = $4, archived = $5,
 			version = $6, updated_at = $7 WHERE id = $8`, t.Area, t.Name, t.Seats, t.Position, t.Archived, t.Version, ts(t.UpdatedAt), t.ID); err != nil {
 			return fmt.Errorf("update table: %w", err)
 		}
-		out = t
+		saving = false
 		return tx.emit(ctx, orgID, order.EventTableUpdated, t.LocationID, t.ID, t, t.UpdatedAt)
 	})
-	if err != nil && out != nil {
-		return nil, db.tableConflict(ctx, err, out)
+	if saving && apperr.Is(err, apperr.Conflict) {
+		// The row being updated exists, so the only key it can break is
+		// the name (unique per location among tables in use).
+		return nil, tableNameTaken(out)
 	}
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
