@@ -346,6 +346,8 @@ func (c *checkCeiling) seed(ctx context.Context) error {
 
 // checkRequest is the part of POST /api/v1/orders the rows need.
 type checkRequest struct {
+	ID     string `json:"id"`   // client-chosen, or made here
+	Send   bool   `json:"send"` // open and send in one (fynlo's send: true)
 	Type   string `json:"type"`
 	Covers int    `json:"covers"`
 	Lines  []struct {
@@ -426,7 +428,10 @@ type ceilingCheck struct {
 
 func (c *checkCeiling) newCheck(req *checkRequest) ceilingCheck {
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	k := ceilingCheck{orderID: id.New(id.Order), at: now, date: now.In(c.loc).Format(time.DateOnly), typ: req.Type}
+	k := ceilingCheck{orderID: req.ID, at: now, date: now.In(c.loc).Format(time.DateOnly), typ: req.Type}
+	if k.orderID == "" {
+		k.orderID = id.New(id.Order)
+	}
 	for i, l := range req.Lines {
 		k.lineIDs = append(k.lineIDs, id.New(id.Line))
 		k.itemIDs = append(k.itemIDs, l.ItemID)
@@ -524,7 +529,11 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// handleCheck writes a whole check, sent, in one transaction.
+// handleCheck writes a whole check, sent, in one transaction: the events of
+// an open and a send (order.created, order.updated, a ticket.created per
+// ticket) or, for a request with send: true, those of fynlo's open-and-send
+// (order.created of the sent check and the tickets'), answering as fynlo
+// does (both answers, or the sent check).
 func (c *checkCeiling) handleCheck(w http.ResponseWriter, r *http.Request) {
 	req, ok := decodeCheck(w, r)
 	if !ok {
@@ -539,11 +548,18 @@ func (c *checkCeiling) handleCheck(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		evs = append([]ceilingEvent{{"order.created", k.orderID, c.rows.created}, {"order.updated", k.orderID, c.rows.updated}}, evs...)
-		return tw.appendEvents(evs, k.at)
+		head := []ceilingEvent{{"order.created", k.orderID, c.rows.created}, {"order.updated", k.orderID, c.rows.updated}}
+		if req.Send {
+			head = []ceilingEvent{{"order.created", k.orderID, c.rows.updated}}
+		}
+		return tw.appendEvents(append(head, evs...), k.at)
 	})
 	if err != nil {
 		c.fail(w, err)
+		return
+	}
+	if req.Send {
+		writeJSON(w, http.StatusCreated, c.rows.updated)
 		return
 	}
 	writeJSON(w, http.StatusCreated, c.rows.bothAnswer)

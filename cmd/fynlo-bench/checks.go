@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/fynlo/fynlo/internal/id"
 )
 
 // checksConfig is the checks scenario's flags.
@@ -32,6 +34,7 @@ type checksConfig struct {
 	stations    string
 	deviceToken string
 	pins        string
+	oneRequest  bool
 }
 
 // checksResult is the checks scenario's JSON summary.
@@ -44,6 +47,7 @@ type checksResult struct {
 	Rounds     int      `json:"rounds"`
 	DurationS  float64  `json:"duration_s"`
 	WarmupS    float64  `json:"warmup_s"`
+	OneRequest bool     `json:"one_request"` // open and send in one POST (send: true)
 	CeilingTxs int      `json:"ceiling_transactions_per_check"`
 	Items      []string `json:"items"` // name @ station
 	Bytes      struct {
@@ -112,6 +116,8 @@ func setupChecks(fs *flag.FlagSet, c *common) runFunc {
 	fs.StringVar(&cfg.stations, "stations", "grill,cold,bar", "three kitchen stations: a line for the first item of each with no modifier groups")
 	fs.StringVar(&cfg.deviceToken, "device-token", "", "with -url: the demo iPad's device token (DATA_DIR/demo-device-token) for the staff PIN sign-ins")
 	fs.StringVar(&cfg.pins, "pins", "2222,3333", "staff PINs to sign in on the demo iPad; clients take their tokens in turn")
+	fs.BoolVar(&cfg.oneRequest, "one-request", false, "open and send in one request (send: true on POST /api/v1/orders, with a client-chosen ID): "+
+		"the counter and bar way; the ceiling then writes what that writes and answers what it answers")
 	return func(ctx context.Context) (any, error) { return runChecks(ctx, c, cfg) }
 }
 
@@ -121,15 +127,16 @@ type checkSetup struct {
 	locationID string
 	tokens     []string // staff access tokens
 	lines      []map[string]any
-	stations   int // tickets a check makes
+	stations   int  // tickets a check makes
+	oneRequest bool // open and send in one request
 }
 
 // runChecks opens checks with three lines and sends them to the kitchen,
 // against a ceiling writing the same rows with plain SQL, and times each
 // ticket to a kitchen screen's WebSocket.
 func runChecks(ctx context.Context, c *common, cfg checksConfig) (*checksResult, error) {
-	if cfg.conns < 1 || cfg.rounds < 1 || cfg.duration <= 0 || (cfg.ceilingTxs != 1 && cfg.ceilingTxs != 2) {
-		return nil, fmt.Errorf("-c, -rounds and -d must be positive and -ceiling-txs 1 or 2")
+	if cfg.conns < 1 || cfg.rounds < 1 || cfg.duration <= 0 || (cfg.ceilingTxs != 1 && cfg.ceilingTxs != 2) || (cfg.oneRequest && cfg.ceilingTxs != 1) {
+		return nil, fmt.Errorf("-c, -rounds and -d must be positive and -ceiling-txs 1 or 2 (1 with -one-request)")
 	}
 	t, err := openTarget(ctx, c, "FYNLO_DEMO=true")
 	if err != nil {
@@ -141,8 +148,12 @@ func runChecks(ctx context.Context, c *common, cfg checksConfig) (*checksResult,
 		engine = "postgres"
 	}
 	res := &checksResult{Server: t.describe(), Engine: engine, LogLevel: effectiveLogLevel(c, t), CPUs: runtime.NumCPU(), Conns: cfg.conns,
-		Rounds: cfg.rounds, DurationS: cfg.duration.Seconds(), WarmupS: cfg.warmup.Seconds(), CeilingTxs: cfg.ceilingTxs}
-	c.printf("checks: open a check with 3 lines (POST /api/v1/orders) and send it (POST /api/v1/orders/{id}/send), %d clients,\n", cfg.conns)
+		Rounds: cfg.rounds, DurationS: cfg.duration.Seconds(), WarmupS: cfg.warmup.Seconds(), CeilingTxs: cfg.ceilingTxs, OneRequest: cfg.oneRequest}
+	if cfg.oneRequest {
+		c.printf("checks: open a check with 3 lines and send it in one request (POST /api/v1/orders with send: true), %d clients,\n", cfg.conns)
+	} else {
+		c.printf("checks: open a check with 3 lines (POST /api/v1/orders) and send it (POST /api/v1/orders/{id}/send), %d clients,\n", cfg.conns)
+	}
 	c.printf("        %v per phase after %v warm-up, %d rounds of (ceiling, fynlo); engine %s\n", cfg.duration, cfg.warmup, cfg.rounds, engine)
 	c.printf("server: %s, log level %s\n", res.Server, res.LogLevel)
 
@@ -150,6 +161,7 @@ func runChecks(ctx context.Context, c *common, cfg checksConfig) (*checksResult,
 	if err != nil {
 		return nil, err
 	}
+	su.oneRequest = cfg.oneRequest
 	for _, l := range su.lines {
 		res.Items = append(res.Items, fmt.Sprint(l["_name"], " @ ", l["_station"]))
 		delete(l, "_name")
@@ -163,6 +175,13 @@ func runChecks(ctx context.Context, c *common, cfg checksConfig) (*checksResult,
 		return nil, err
 	}
 	res.Bytes.CreateRequest, res.Bytes.CreateResponse, res.Bytes.SendResponse = len(su.body("x", 0)), len(tmpl.Create), len(tmpl.Send)
+	if cfg.oneRequest {
+		n, err := su.trialOneRequest(ctx)
+		if err != nil {
+			return nil, err
+		}
+		res.Bytes.CreateResponse, res.Bytes.SendResponse = n, 0
+	}
 	dir, err := os.MkdirTemp("", "fynlo-bench-checks-")
 	if err != nil {
 		return nil, err
@@ -187,12 +206,19 @@ func runChecks(ctx context.Context, c *common, cfg checksConfig) (*checksResult,
 	}
 	defer ceil.Stop()
 	ceilWhat := "the whole check in one transaction, one POST"
-	if cfg.ceilingTxs == 2 {
+	switch {
+	case cfg.oneRequest:
+		ceilWhat = "the whole check in one transaction, one POST, the rows and events of send: true"
+	case cfg.ceilingTxs == 2:
 		ceilWhat = "an open and a send, two transactions, two POSTs like fynlo's"
 	}
 	c.printf("ceiling: net/http + database/sql in a child process (pid %d) writing the same rows with prepared plain SQL, %s,\n"+
 		"         into a fresh %s database with the server's schema and connection settings\n", ceil.PID(), ceilWhat, engine)
-	c.printf("bytes: open request %d, open answer %d, send answer %d\n", res.Bytes.CreateRequest, res.Bytes.CreateResponse, res.Bytes.SendResponse)
+	if cfg.oneRequest {
+		c.printf("bytes: request %d, answer %d\n", res.Bytes.CreateRequest, res.Bytes.CreateResponse)
+	} else {
+		c.printf("bytes: open request %d, open answer %d, send answer %d\n", res.Bytes.CreateRequest, res.Bytes.CreateResponse, res.Bytes.SendResponse)
+	}
 
 	watch, err := watchTickets(ctx, su, su.stations)
 	if err != nil {
@@ -397,6 +423,32 @@ func (su *checkSetup) body(check string, w int) []byte {
 	return b
 }
 
+// bodyOneRequest is a check opened and sent at once, with its own ID.
+func (su *checkSetup) bodyOneRequest(orderID, check string, w int) []byte {
+	var m map[string]any
+	_ = json.Unmarshal(su.body(check, w), &m)
+	m["id"], m["send"] = orderID, true
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// trialOneRequest opens and sends a check in one request and returns the
+// size of the answer.
+func (su *checkSetup) trialOneRequest(ctx context.Context) (int, error) {
+	hc := &http.Client{Timeout: 30 * time.Second}
+	status, b, err := postJSON(ctx, hc, su.base+"/api/v1/orders", su.tokens[0], su.bodyOneRequest(id.New(id.Order), "trial1", 0))
+	if err != nil || status != http.StatusCreated {
+		return 0, fmt.Errorf("trial check with send: true: status %d, %v: %s", status, err, truncate(string(b), 300))
+	}
+	var o struct {
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal(b, &o); err != nil || o.Status != "sent" {
+		return 0, fmt.Errorf("the check opened with send: true is %q, not sent: does this server know send: true? (%v)", o.Status, err)
+	}
+	return len(bytes.TrimSpace(b)), nil
+}
+
 // trialCheck opens and sends one check and returns its answers.
 func (su *checkSetup) trialCheck(ctx context.Context) (checkTemplate, error) {
 	hc := &http.Client{Timeout: 30 * time.Second}
@@ -490,11 +542,42 @@ func (su *checkSetup) openAndSend(base string, watch *ticketWatch) checkDo {
 	}
 }
 
-func (su *checkSetup) fynloCheck(watch *ticketWatch) checkDo { return su.openAndSend(su.base, watch) }
+func (su *checkSetup) fynloCheck(watch *ticketWatch) checkDo {
+	if su.oneRequest {
+		return su.oneRequestCheck(su.base+"/api/v1/orders", watch)
+	}
+	return su.openAndSend(su.base, watch)
+}
+
+// oneRequestCheck is a check opened and sent in one request (send: true),
+// with a client-chosen ID so that its tickets can be timed from the
+// request; the ceiling takes the same request at its own URL.
+func (su *checkSetup) oneRequestCheck(url string, watch *ticketWatch) checkDo {
+	return func(ctx context.Context, hc *http.Client, w int, n uint64, measured bool) (time.Duration, time.Duration, error) {
+		orderID := id.New(id.Order)
+		body := su.bodyOneRequest(orderID, strconv.FormatUint(n, 10), w)
+		start := time.Now()
+		if measured && watch != nil {
+			watch.expect(orderID, start)
+		}
+		status, b, err := postJSON(ctx, hc, url, su.tokens[w%len(su.tokens)], body)
+		took := time.Since(start)
+		if err == nil && status != http.StatusCreated {
+			err = fmt.Errorf("status %d: %s", status, truncate(string(b), 200))
+		}
+		if err == nil && measured && watch != nil {
+			watch.answered(orderID, start.Add(took))
+		}
+		return took, 0, err
+	}
+}
 
 // ceilingCheck drives the ceiling: one POST per check, or the same two
 // requests as fynlo.
 func (su *checkSetup) ceilingCheck(base string, txs int) checkDo {
+	if su.oneRequest {
+		return su.oneRequestCheck(base+"/api/v1/checks", nil)
+	}
 	if txs == 2 {
 		return su.openAndSend(base, nil)
 	}
