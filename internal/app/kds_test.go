@@ -130,7 +130,9 @@ func TestKitchenDisplay(t *testing.T) {
 			return kdsTicketStatus(t, s, device, ticketsAt("done"), ticketID, "done")
 		})
 
-		// Recall it: back on the screen, and open again.
+		// Recall it: back on the screen, and open again. The button is
+		// enabled once the page has recorded the bump.
+		tab.waitFor(t, "recall to be enabled", `!document.getElementById('recall').disabled`, 5*time.Second)
 		tab.do(t, chromedp.Click(chromedp.ID("recall")))
 		tab.waitFor(t, "the recalled card", `!!document.querySelector('`+card+`')`, 5*time.Second)
 		kdsEventually(t, "the ticket open again", func() string {
