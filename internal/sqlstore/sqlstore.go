@@ -49,6 +49,8 @@ type DB struct {
 	// OnCommit is called after each committed transaction that appended
 	// events, once per organization. Set it before serving.
 	OnCommit func(event.Notice)
+	// group runs SQLite's writes (see group.go); nil on PostgreSQL.
+	group *group
 }
 
 // Options tune Open.
@@ -127,7 +129,9 @@ func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(opt.MaxConns)
 	read.SetMaxIdleConns(opt.MaxConns)
-	return &DB{engine: SQLite, read: read, write: write}, nil
+	db := &DB{engine: SQLite, read: read, write: write}
+	db.startWriter()
+	return db, nil
 }
 
 // Engine reports which engine db runs on.
@@ -135,6 +139,10 @@ func (db *DB) Engine() Engine { return db.engine }
 
 // Close closes the pools.
 func (db *DB) Close() error {
+	if db.group != nil {
+		db.stopWriter()
+		db.group.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
+	}
 	db.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	err := db.write.Close()
 	if db.read != db.write {
@@ -194,12 +202,16 @@ func (db *DB) Ping(ctx context.Context) error {
 // Tx is a write transaction that collects the events it appends.
 type Tx struct {
 	*sql.Tx
+	db      *DB
 	notices map[string]*event.Notice
 }
 
 // inTx runs fn in a write transaction and commits it, then reports the
 // events it appended. fn's error rolls everything back, events included.
 func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.group != nil {
+		return db.groupTx(ctx, fn)
+	}
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return translate(err)
