@@ -133,6 +133,9 @@ func (db *DB) runBatch(batch []*writeJob) {
 		}
 		tx := &Tx{Tx: sqlTx, db: db}
 		err := runJob(j, tx)
+		if err == nil {
+			err = tx.flushEvents(j.ctx)
+		}
 		if err == nil && len(tx.notices) > 0 {
 			err = markCommitted(j.ctx, tx)
 		}

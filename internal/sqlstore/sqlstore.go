@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -203,6 +204,7 @@ func (db *DB) Ping(ctx context.Context) error {
 type Tx struct {
 	*sql.Tx
 	db      *DB
+	pending []pendingEvent // appended, not yet written
 	notices map[string]*event.Notice
 }
 
@@ -218,6 +220,9 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	tx := &Tx{Tx: sqlTx}
 	err = fn(tx)
+	if err == nil {
+		err = tx.flushEvents(ctx)
+	}
 	if err == nil && len(tx.notices) > 0 {
 		// Every state change appends an event; that is the change an
 		// idempotent request must not repeat.
@@ -238,36 +243,121 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return nil
 }
 
-// appendEvent writes e to orgID's outbox with the next sequence number.
-// The counter row is locked until commit, so an organization's events commit
-// in sequence order and a reader never sees seq N+1 before N.
+// appendEvent queues e for orgID's outbox; flushEvents writes the queue
+// when the transaction's work is done.
 func (tx *Tx) appendEvent(ctx context.Context, orgID string, e event.Event, at time.Time) error {
-	var seq int64
-	err := tx.QueryRowContext(ctx,
-		`UPDATE organizations SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq`, orgID).Scan(&seq)
-	if err != nil {
-		return fmt.Errorf("next event seq: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO events (org_id, seq, location_id, type, subject_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		orgID, seq, e.LocationID, e.Type, e.SubjectID, string(e.Data), ts(at)); err != nil {
-		return fmt.Errorf("insert event: %w", err)
-	}
 	// Every change is also an audit entry, by whoever the request acts for.
 	actor := audit.ActorFrom(ctx)
-	if err := tx.appendAudit(ctx, orgID, audit.Entry{LocationID: e.LocationID, ActorID: actor.ID, Action: e.Type,
-		SubjectID: e.SubjectID, Detail: e.Data}, at); err != nil {
-		return err
+	tx.pending = append(tx.pending, pendingEvent{orgID: orgID, e: e, at: ts(at),
+		audit: audit.Entry{LocationID: e.LocationID, ActorID: actor.ID, Action: e.Type, SubjectID: e.SubjectID, Detail: e.Data}})
+	return nil
+}
+
+// pendingEvent is an event and its audit entry waiting for the end of
+// their transaction.
+type pendingEvent struct {
+	orgID string
+	e     event.Event
+	at    time.Time
+	audit audit.Entry
+}
+
+// flushEvents writes the transaction's events with their sequence numbers,
+// and their audit entries chained by hash, in one statement per table. The
+// organization's row holds both counters and is locked from here until
+// commit, so an organization's events commit in sequence order and a
+// reader never sees seq N+1 before N; taking it last keeps the time it is
+// held, and so the time other writers of the organization wait, short.
+func (tx *Tx) flushEvents(ctx context.Context) error {
+	for len(tx.pending) > 0 {
+		org := tx.pending[0].orgID
+		var mine, rest []pendingEvent
+		for _, p := range tx.pending {
+			if p.orgID == org {
+				mine = append(mine, p)
+			} else {
+				rest = append(rest, p)
+			}
+		}
+		if err := tx.writeEvents(ctx, org, mine); err != nil {
+			return err
+		}
+		tx.pending = rest
+	}
+	return nil
+}
+
+func (tx *Tx) writeEvents(ctx context.Context, orgID string, evs []pendingEvent) error {
+	n := int64(len(evs))
+	var lastSeq, lastAudit int64
+	var head string
+	err := tx.QueryRowContext(ctx, `UPDATE organizations SET event_seq = event_seq + $1, audit_seq = audit_seq + $1 WHERE id = $2
+		RETURNING event_seq, audit_seq, audit_head`, n, orgID).Scan(&lastSeq, &lastAudit, &head)
+	if err != nil {
+		return fmt.Errorf("next event seq: %w", notFound(err, "organization"))
+	}
+	first := lastSeq - n + 1
+	evArgs := make([]any, 0, 7*len(evs))
+	auArgs := make([]any, 0, 10*len(evs))
+	for i, p := range evs {
+		evArgs = append(evArgs, orgID, first+int64(i), p.e.LocationID, p.e.Type, p.e.SubjectID, string(p.e.Data), p.at)
+		a := p.audit
+		a.OrgID, a.At, a.Seq, a.PrevHash = orgID, p.at, lastAudit-n+1+int64(i), head
+		if len(a.Detail) == 0 {
+			a.Detail = []byte("{}")
+		}
+		a.Hash = a.ComputeHash()
+		head = a.Hash
+		auArgs = append(auArgs, orgID, a.Seq, a.LocationID, a.ActorID, a.Action, a.SubjectID, string(a.Detail), a.At, a.PrevHash, a.Hash)
+	}
+	// In chunks: a menu import can write thousands of events, and both
+	// engines bound the parameters of one statement.
+	for lo := 0; lo < len(evs); lo += eventChunk {
+		hi := min(lo+eventChunk, len(evs))
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events (org_id, seq, location_id, type, subject_id, data, created_at) VALUES `+
+			placeholders(hi-lo, 7), evArgs[lo*7:hi*7]...); err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (org_id, seq, location_id, actor_id, action, subject_id, detail, created_at, prev_hash, hash) VALUES `+
+			placeholders(hi-lo, 10), auArgs[lo*10:hi*10]...); err != nil {
+			return fmt.Errorf("insert audit entries: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE organizations SET audit_head = $1 WHERE id = $2`, head, orgID); err != nil {
+		return fmt.Errorf("advance audit head: %w", err)
 	}
 	if tx.notices == nil {
 		tx.notices = make(map[string]*event.Notice)
 	}
-	if n := tx.notices[orgID]; n != nil {
-		n.LastSeq = seq
+	if nt := tx.notices[orgID]; nt != nil {
+		nt.LastSeq = lastSeq
 	} else {
-		tx.notices[orgID] = &event.Notice{OrgID: orgID, FirstSeq: seq, LastSeq: seq}
+		tx.notices[orgID] = &event.Notice{OrgID: orgID, FirstSeq: first, LastSeq: lastSeq}
 	}
 	return nil
+}
+
+// eventChunk is how many events one INSERT writes at most.
+const eventChunk = 500
+
+// placeholders returns "($1, $2), ($3, $4)" for rows of cols values.
+func placeholders(rows, cols int) string {
+	var b strings.Builder
+	for r := range rows {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(r*cols + c + 1))
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
 }
 
 // emit builds an event from the object that changed and appends it.
