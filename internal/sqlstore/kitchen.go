@@ -153,12 +153,17 @@ func (db *DB) SendOrder(ctx context.Context, orgID, orderID string, send func(*o
 func (db *DB) CreateAndSend(ctx context.Context, o *order.Order, ch *order.Change, send func(*order.Order) (*order.Change, []*kitchen.Ticket, error)) ([]*kitchen.Ticket, error) {
 	var tickets []*kitchen.Ticket
 	err := db.inTx(ctx, func(tx *Tx) error {
-		if err := tx.numberOrder(ctx, o); err != nil {
-			return err // tickets print the number: it comes first
-		}
 		_, made, err := send(o)
 		if err != nil {
 			return err
+		}
+		// The receipt number's row is locked until commit; taken after
+		// the send is worked out, it is held a little less.
+		if err := tx.numberOrder(ctx, o); err != nil {
+			return err
+		}
+		for _, t := range made {
+			t.OrderNumber = o.Number
 		}
 		tickets = made
 		if err := tx.insertOrder(ctx, o, ch); err != nil {

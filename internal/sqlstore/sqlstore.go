@@ -85,7 +85,20 @@ func openPostgres(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return &DB{engine: Postgres, read: pool, write: pool}, nil
+	// Reads get connections of their own: writers of one organization
+	// queue on its row, and while they wait they hold their connections; a
+	// read (a menu, a device check, the event dispatcher) must not queue
+	// behind them.
+	read, err := sql.Open("pgx", dsn)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	readConns := max(opt.MaxConns/2, 4)
+	read.SetMaxOpenConns(readConns)
+	read.SetMaxIdleConns(readConns)
+	read.SetConnMaxIdleTime(5 * time.Minute)
+	return &DB{engine: Postgres, read: read, write: pool}, nil
 }
 
 func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
