@@ -1047,8 +1047,8 @@ func TestStockCountedBySales(t *testing.T) {
 
 		o = k.applied(t, k.tom, id, rulesAdd("last", rulesLine(k.salad, 1)))
 		last := rulesLineIDs(o)[1]
-		if st, _ := menuStock(); st != float64(0) {
-			t.Fatalf("menu stock %v after selling the last, want 0", st)
+		if st, av := menuStock(); st != float64(0) || av["unavailable"] != true || av["reason"] != "sold out" {
+			t.Fatalf("menu availability %v after selling the last, want stock 0, unavailable, sold out", av)
 		}
 		evs, _ := k.events(t, k.owner, seq)
 		var stocks []any
@@ -1070,8 +1070,8 @@ func TestStockCountedBySales(t *testing.T) {
 
 		// A void puts the count back; a lower quantity too.
 		o = k.applied(t, k.tom, id, map[string]any{"op_id": "void-two", "type": "void_line", "line_id": first, "reason": "changed order"})
-		if st, _ := menuStock(); st != float64(2) {
-			t.Fatalf("menu stock %v after voiding 2, want 2", st)
+		if st, av := menuStock(); st != float64(2) || av["unavailable"] != false {
+			t.Fatalf("menu availability %v after voiding 2, want stock 2 and available", av)
 		}
 		o = k.applied(t, k.tom, id, map[string]any{"op_id": "last-3", "type": "change_line", "line_id": last, "quantity": 3})
 		if st, _ := menuStock(); st != float64(0) {

@@ -355,3 +355,25 @@ func TestOpenAndSend(t *testing.T) {
 		}
 	})
 }
+
+// TestServerMustBeStaff: tips follow a check's server, so it must be an
+// active employee of the organization.
+func TestServerMustBeStaff(t *testing.T) {
+	engines(t, func(t *testing.T, cfg app.Config) {
+		f := startDemoFloor(t, cfg)
+		s := f.s
+		expectProblem(t, s.call("POST", "/api/v1/orders", f.tom, map[string]any{"type": "bar_tab", "server_id": "emp_01jdzq3m5d6yq1b4x0kq9w2v7e"}),
+			422, "invalid_field", "server_id")
+		other := s.signup("other-server@example.com")
+		emp := s.call("POST", "/api/v1/employees", other.Token, map[string]any{"name": "Elsewhere", "pin": "4455",
+			"roles": []map[string]any{{"location_id": other.LocationID, "role_id": "server"}}})
+		if emp.Status != 201 {
+			t.Fatalf("employee: %d %s", emp.Status, emp.Body)
+		}
+		expectProblem(t, s.call("POST", "/api/v1/orders", f.tom, map[string]any{"type": "bar_tab", "server_id": emp.json(t)["id"]}),
+			422, "invalid_field", "server_id")
+		o := s.call("POST", "/api/v1/orders", f.tom, map[string]any{"type": "bar_tab"}).json(t)
+		expectProblem(t, s.call("POST", "/api/v1/orders/"+o["id"].(string)+"/transfer", f.tom,
+			map[string]any{"version": o["version"], "server_id": emp.json(t)["id"]}), 422, "invalid_field", "server_id")
+	})
+}

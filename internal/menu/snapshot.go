@@ -157,6 +157,11 @@ func (s *Service) Menu(ctx context.Context, orgID, locationID string) (*Snapshot
 				expires = *a.Until
 			}
 		}
+		if a.Stock != nil && *a.Stock <= 0 && !a.Unavailable {
+			// Counted down to nothing: shown as 86'd, so a POS reading only
+			// "unavailable" greys it out too.
+			a.Unavailable, a.Reason = true, "sold out"
+		}
 		view.Availability[a.ItemID] = a
 	}
 	if view.TaxCategories, err = s.store.FindTaxCategories(ctx, orgID); err != nil {

@@ -200,6 +200,11 @@ func (s *Service) Transfer(ctx context.Context, a Actor, orderID string, version
 		}
 		tableLocation = t.LocationID
 	}
+	if in.ServerID != nil && *in.ServerID != "" && *in.ServerID != a.UserID {
+		if err := s.checkServer(ctx, a.OrgID, *in.ServerID); err != nil {
+			return nil, err
+		}
+	}
 	if in.Covers != nil && (*in.Covers < 0 || *in.Covers > 500) {
 		return nil, apperr.Field("covers", "must be 0 to 500")
 	}

@@ -265,6 +265,8 @@ type Catalogs interface {
 type Authorizer interface {
 	Authorize(ctx context.Context, p auth.Principal, perm, approval string) (*auth.Role, error)
 	AuthorizeDiscount(ctx context.Context, p auth.Principal, percentBP int, approval string) error
+	// Employee finds a member of staff. Errors: NotFound.
+	Employee(ctx context.Context, orgID, id string) (*auth.Employee, error)
 }
 
 // Actor is who asks, with a manager's approval token if they brought one.
@@ -392,6 +394,10 @@ func (s *Service) draft(ctx context.Context, a Actor, in OpenInput) (*Order, *Ch
 	}
 	if in.ServerID == "" && strings.HasPrefix(a.UserID, id.Employee+"_") {
 		in.ServerID = a.UserID // the employee who opens it serves it unless told otherwise
+	} else if in.ServerID != "" && in.ServerID != a.UserID {
+		if err := s.checkServer(ctx, a.OrgID, in.ServerID); err != nil {
+			return nil, nil, err
+		}
 	}
 	now := s.now().UTC()
 	o := &Order{ID: in.ID, OrgID: a.OrgID, LocationID: loc.ID, BusinessDate: loc.BusinessDate(now), Type: in.Type,
@@ -420,6 +426,22 @@ func (s *Service) draft(ctx context.Context, a Actor, in OpenInput) (*Order, *Ch
 		return nil, nil, err
 	}
 	return o, ch, nil
+}
+
+// checkServer refuses a server who is not an active employee of org: tips
+// follow the server, so the name must be a real one.
+func (s *Service) checkServer(ctx context.Context, orgID, employeeID string) error {
+	e, err := s.auth.Employee(ctx, orgID, employeeID)
+	if apperr.Is(err, apperr.NotFound) {
+		return apperr.Field("server_id", "is not an employee of this organization")
+	}
+	if err != nil {
+		return err
+	}
+	if !e.Active {
+		return apperr.Field("server_id", "is no longer an active employee")
+	}
+	return nil
 }
 
 // Order returns one of org's checks.
