@@ -220,8 +220,20 @@ func (db *DB) prepareSeen() {
 	}
 }
 
+// shared detaches a statement of a batched transaction from its caller's
+// cancellation: SQLite answers an interrupted write inside a transaction by
+// rolling back the whole transaction, which here holds other callers' work.
+// The job runs to its end; its caller hears the outcome (groupTx).
+func (tx *Tx) shared(ctx context.Context) context.Context {
+	if tx.db != nil && tx.db.group != nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 // ExecContext runs a write through its prepared statement when it has one.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = tx.shared(ctx)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -230,6 +242,7 @@ func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 
 // QueryRowContext runs a query through its prepared statement when it has one.
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = tx.shared(ctx)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -238,6 +251,7 @@ func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 
 // QueryContext runs a query through its prepared statement when it has one.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = tx.shared(ctx)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
