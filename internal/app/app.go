@@ -18,6 +18,7 @@ import (
 
 	"github.com/fynlo/fynlo/internal/audit"
 	"github.com/fynlo/fynlo/internal/auth"
+	"github.com/fynlo/fynlo/internal/cash"
 	"github.com/fynlo/fynlo/internal/event"
 	"github.com/fynlo/fynlo/internal/httpapi"
 	"github.com/fynlo/fynlo/internal/idempotency"
@@ -26,6 +27,7 @@ import (
 	"github.com/fynlo/fynlo/internal/notify"
 	"github.com/fynlo/fynlo/internal/notify/smtp"
 	"github.com/fynlo/fynlo/internal/order"
+	"github.com/fynlo/fynlo/internal/payment"
 	"github.com/fynlo/fynlo/internal/sqlstore"
 	"github.com/fynlo/fynlo/internal/tenant"
 )
@@ -114,9 +116,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		}
 		return "" // a ticket without a server's name is better than no ticket
 	}, clock)
+	cashSvc := cash.NewService(db, tenants, authSvc, clock)
+	// No card provider is configured yet: cards go through the simulated
+	// one, which charges nothing and says so on every payment.
+	payments := payment.NewService(db, orders, tenants, cashSvc, payment.Simulated{}, clock)
 	a.API = httpapi.New(httpapi.Config{Version: Version, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
 		TrustProxyHeaders: cfg.TrustProxy}, httpapi.Deps{
-		Logger: logger, Auth: authSvc, Tenants: tenants, Audit: audit.NewService(db), Menu: menuSvc, Orders: orders, Kitchen: kitchenSvc, Idempotency: a.idem,
+		Logger: logger, Auth: authSvc, Tenants: tenants, Audit: audit.NewService(db), Menu: menuSvc, Orders: orders, Kitchen: kitchenSvc, Payments: payments, Cash: cashSvc, Idempotency: a.idem,
 		Events: db, Hub: hub, Ready: a.ready, Registry: reg,
 	})
 	a.dispatcher.OnPublish = func(evs []event.Event) {

@@ -21,6 +21,7 @@ type demoFloor struct {
 	owner, loc string
 	tom, aisha string // servers, on two iPads
 	maya       string // the manager, on the first iPad
+	ipad1      string // the first iPad's device token
 	menu       map[string]any
 }
 
@@ -48,8 +49,19 @@ func startDemoFloor(t *testing.T, cfg app.Config) *demoFloor {
 		return r.json(t)["access_token"].(string)
 	}
 	f.maya, f.tom, f.aisha = pin(ipad1, "1111"), pin(ipad1, "2222"), pin(ipad2, "3333")
+	f.ipad1 = ipad1
 	f.menu = s.call("GET", "/api/v1/locations/"+f.loc+"/menu", f.owner, nil).json(t)
 	return f
+}
+
+// pinOnFirstIPad signs a member of staff in on the first iPad.
+func (f *demoFloor) pinOnFirstIPad(t *testing.T, pin string) string {
+	t.Helper()
+	r := f.s.call("POST", "/api/v1/auth/pin", f.ipad1, map[string]any{"pin": pin})
+	if r.Status != 200 {
+		t.Fatalf("PIN %s: %d %s", pin, r.Status, r.Body)
+	}
+	return r.json(t)["access_token"].(string)
 }
 
 // item finds a demo item for a station that needs no modifier choice.

@@ -25,9 +25,10 @@ const (
 	RateLimited                 // too many attempts; RetryAfter says when to come back
 	TooLarge                    // the request body is over the limit
 	Unprocessable               // well-formed but cannot be applied (e.g. idempotency key reused with another body)
+	Unavailable                 // a service we depend on (a payment provider) is down; retry later or another way
 )
 
-var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "unauthenticated", "forbidden", "rate_limited", "too_large", "unprocessable"}
+var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "unauthenticated", "forbidden", "rate_limited", "too_large", "unprocessable", "unavailable"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

@@ -105,18 +105,47 @@ func (s *Service) Override(ctx context.Context, requester Principal, managerPIN,
 
 // useApproval consumes an approval token for perm by p, recording it.
 func (s *Service) useApproval(ctx context.Context, p Principal, perm, token string) (bool, error) {
+	a, err := s.approval(ctx, p, perm, token)
+	return a != nil, err
+}
+
+// approval spends an approval token for perm, returning it, or nil if the
+// token is absent or not good for perm.
+func (s *Service) approval(ctx context.Context, p Principal, perm, token string) (*Approval, error) {
 	if token == "" || p.DeviceID == "" {
-		return false, nil
+		return nil, nil
 	}
 	now := s.now().UTC()
 	a, err := s.store.UseApproval(ctx, HashToken(token), perm, p.DeviceID, p.UserID, now)
 	if apperr.Is(err, apperr.NotFound) {
-		return false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	detail, _ := json.Marshal(map[string]string{"approval_id": a.ID, "approver_id": a.ApproverID, "permission": perm, "reason": a.Reason})
-	return true, s.store.AppendAudit(ctx, p.OrgID, audit.Entry{Action: audit.ActionOverrideUsed, LocationID: a.LocationID,
+	return a, s.store.AppendAudit(ctx, p.OrgID, audit.Entry{Action: audit.ActionOverrideUsed, LocationID: a.LocationID,
 		ActorID: p.UserID, SubjectID: a.ID, Detail: detail, At: now})
+}
+
+// Approver is Authorize for a decision that records who took it: the
+// caller when their role allows perm, or the manager whose approval token
+// they brought. Errors: Forbidden permission_denied.
+func (s *Service) Approver(ctx context.Context, p Principal, perm, token string) (string, error) {
+	r, err := s.Role(ctx, p.OrgID, p.Role)
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		return "", err
+	}
+	if err == nil && r.Allows(perm) {
+		return p.UserID, nil
+	}
+	a, err := s.approval(ctx, p, perm, token)
+	if err != nil {
+		return "", err
+	}
+	if a != nil {
+		return a.ApproverID, nil
+	}
+	_, err = s.Authorize(ctx, p, perm, "") // refuses, and audits the refusal
+	return "", err
 }

@@ -27,15 +27,18 @@ const (
 	PermCashOpenDrawer = "cash.open_drawer"
 	PermCashPaidInOut  = "cash.paid_in_out"
 	PermCashNoSale     = "cash.no_sale"
-	PermReportView     = "report.view"
-	PermAuditView      = "audit.view"
-	PermStaffManage    = "staff.manage"
-	PermSettingsManage = "settings.manage"
+	// PermCashApproveVariance closes a drawer whose count is off by more
+	// than the threshold.
+	PermCashApproveVariance = "cash.approve_variance"
+	PermReportView          = "report.view"
+	PermAuditView           = "audit.view"
+	PermStaffManage         = "staff.manage"
+	PermSettingsManage      = "settings.manage"
 )
 
 // Permissions lists every permission, for validation and documentation.
 var Permissions = []string{PermMenuEdit, PermMenu86, PermOrderDiscount, PermOrderVoid, PermOrderComp, PermOrderReopen,
-	PermPaymentRefund, PermCashOpenDrawer, PermCashPaidInOut, PermCashNoSale, PermReportView, PermAuditView,
+	PermPaymentRefund, PermCashOpenDrawer, PermCashPaidInOut, PermCashNoSale, PermCashApproveVariance, PermReportView, PermAuditView,
 	PermStaffManage, PermSettingsManage}
 
 // Grant gives a role one permission.
@@ -86,7 +89,8 @@ func grants(maxDiscount int, perms ...string) []Grant {
 var builtIn = map[string]*Role{
 	RoleOwner: {ID: RoleOwner, Name: "Owner", Grants: grants(10000, Permissions...)},
 	RoleManager: {ID: RoleManager, Name: "Manager", Grants: grants(10000, PermMenuEdit, PermMenu86, PermOrderDiscount, PermOrderVoid, PermOrderComp,
-		PermOrderReopen, PermPaymentRefund, PermCashOpenDrawer, PermCashPaidInOut, PermCashNoSale, PermReportView, PermAuditView, PermStaffManage)},
+		PermOrderReopen, PermPaymentRefund, PermCashOpenDrawer, PermCashPaidInOut, PermCashNoSale, PermCashApproveVariance, PermReportView,
+		PermAuditView, PermStaffManage)},
 	RoleSupervisor: {ID: RoleSupervisor, Name: "Supervisor", Grants: grants(2000, PermMenu86, PermOrderDiscount, PermOrderVoid, PermOrderComp,
 		PermOrderReopen, PermCashOpenDrawer, PermCashPaidInOut, PermCashNoSale, PermReportView)},
 	RoleServer:    {ID: RoleServer, Name: "Server", Grants: []Grant{}},

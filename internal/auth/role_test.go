@@ -14,7 +14,7 @@ func TestBuiltInRoleMatrix(t *testing.T) {
 	want := map[string][]string{
 		RoleOwner: all,
 		RoleManager: {PermMenuEdit, PermMenu86, PermOrderDiscount, PermOrderVoid, PermOrderComp, PermOrderReopen, PermPaymentRefund,
-			PermCashOpenDrawer, PermCashPaidInOut, PermCashNoSale, PermReportView, PermAuditView, PermStaffManage},
+			PermCashOpenDrawer, PermCashPaidInOut, PermCashNoSale, PermCashApproveVariance, PermReportView, PermAuditView, PermStaffManage},
 		RoleSupervisor: {PermMenu86, PermOrderDiscount, PermOrderVoid, PermOrderComp, PermOrderReopen, PermCashOpenDrawer, PermCashPaidInOut,
 			PermCashNoSale, PermReportView},
 		RoleServer:    {},

@@ -70,7 +70,7 @@ func TestProblemTable(t *testing.T) {
 		}
 	}
 	// Every kind has a status.
-	for k := apperr.Internal; k <= apperr.Unprocessable; k++ {
+	for k := apperr.Internal; k <= apperr.Unavailable; k++ {
 		if statusOf[k] == 0 {
 			t.Errorf("kind %v has no HTTP status", k)
 		}

@@ -54,6 +54,7 @@ var statusOf = map[apperr.Kind]int{
 	apperr.RateLimited:     http.StatusTooManyRequests,
 	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
 	apperr.Unprocessable:   http.StatusUnprocessableEntity,
+	apperr.Unavailable:     http.StatusServiceUnavailable,
 }
 
 // problemFor renders err for the client. Internal errors are logged here,

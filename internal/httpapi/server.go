@@ -22,11 +22,13 @@ import (
 
 	"github.com/fynlo/fynlo/internal/audit"
 	"github.com/fynlo/fynlo/internal/auth"
+	"github.com/fynlo/fynlo/internal/cash"
 	"github.com/fynlo/fynlo/internal/event"
 	"github.com/fynlo/fynlo/internal/idempotency"
 	"github.com/fynlo/fynlo/internal/kitchen"
 	"github.com/fynlo/fynlo/internal/menu"
 	"github.com/fynlo/fynlo/internal/order"
+	"github.com/fynlo/fynlo/internal/payment"
 	"github.com/fynlo/fynlo/internal/tenant"
 	"github.com/fynlo/fynlo/internal/web"
 )
@@ -48,6 +50,8 @@ type Deps struct {
 	Menu        *menu.Service
 	Orders      *order.Service
 	Kitchen     *kitchen.Service
+	Payments    *payment.Service
+	Cash        *cash.Service
 	Idempotency *idempotency.Service
 	Events      event.Log
 	Hub         *event.Hub
@@ -67,6 +71,8 @@ type Server struct {
 	menu    *menu.Service
 	orders  *order.Service
 	kitchen *kitchen.Service
+	pay     *payment.Service
+	cash    *cash.Service
 	idem    *idempotency.Service
 	events  event.Log
 	hub     *event.Hub
@@ -89,7 +95,7 @@ func New(cfg Config, d Deps) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, audit: d.Audit, menu: d.Menu, orders: d.Orders, kitchen: d.Kitchen, idem: d.Idempotency,
+	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, audit: d.Audit, menu: d.Menu, orders: d.Orders, kitchen: d.Kitchen, pay: d.Payments, cash: d.Cash, idem: d.Idempotency,
 		events: d.Events, hub: d.Hub, ready: d.Ready, metrics: newMetrics(d.Registry), limits: newLimiter()}
 	s.stopping, s.stop = context.WithCancel(context.Background())
 
@@ -129,6 +135,8 @@ func New(cfg Config, d Deps) *Server {
 	s.routeTables()
 	s.routeOrders()
 	s.routeKitchen()
+	s.routePayments()
+	s.routeCash()
 
 	for _, item := range s.api.OpenAPI().Paths {
 		for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {

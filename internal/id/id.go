@@ -37,6 +37,10 @@ const (
 	Line          = "oln"
 	Station       = "kst"
 	Ticket        = "tkt"
+	Payment       = "pay"
+	Drawer        = "drw"
+	DrawerSession = "dss"
+	Movement      = "dmv"
 )
 
 var (

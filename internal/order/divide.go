@@ -184,6 +184,9 @@ func (s *Service) Merge(ctx context.Context, a Actor, intoID string, intoVersion
 		if err != nil {
 			return nil, nil, err
 		}
+		if from.Payments.any() {
+			return nil, nil, errHasPayments // its payments would be left on a cancelled check
+		}
 		chInto := &Change{}
 		for _, l := range from.Lines {
 			into.Lines = append(into.Lines, l)

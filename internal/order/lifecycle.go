@@ -22,6 +22,9 @@ func checkVersion(o *Order, version int64) error {
 	return nil
 }
 
+// errHasPayments refuses to throw away a check money was taken for.
+var errHasPayments = apperr.New(apperr.Conflict, "has_payments", "money has been taken for this check; refund the payments first")
+
 // reason trims and checks a reason.
 func reason(r string) (string, error) {
 	r = strings.TrimSpace(r)
@@ -97,6 +100,9 @@ func (s *Service) Cancel(ctx context.Context, a Actor, orderID string, version i
 		if err != nil {
 			return nil, err
 		}
+		if o.Payments.any() {
+			return nil, errHasPayments
+		}
 		ch := &Change{}
 		o.voidAll(a, why, ch, s.now().UTC())
 		o.Status, o.Reason = to, why
@@ -116,6 +122,9 @@ func (s *Service) Void(ctx context.Context, a Actor, orderID string, version int
 		to, err := o.Status.Move(ActVoid)
 		if err != nil {
 			return nil, err
+		}
+		if o.Payments.any() {
+			return nil, errHasPayments
 		}
 		ch := &Change{}
 		o.voidAll(a, why, ch, s.now().UTC())

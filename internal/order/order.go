@@ -154,6 +154,7 @@ type Order struct {
 	ServiceCharge ServiceCharge `json:"service_charge"`
 	Totals        Totals        `json:"totals"`
 	Split         *Split        `json:"split,omitempty" doc:"how the bill is divided for paying"`
+	Payments      Payments      `json:"payments" doc:"what has been paid toward it, and the balance"`
 	Reason        string        `json:"reason,omitempty" doc:"why it was cancelled, voided or reopened"`
 	Version       int64         `json:"version"`
 	CreatedBy     string        `json:"created_by"`
@@ -491,10 +492,10 @@ func (o *Order) Reprice(loc *tenant.Location) error {
 	}
 	if loc != nil && loc.GratuityEnabled {
 		for _, bp := range loc.GratuityPresetsBP {
-			o.Totals.TipSuggestions = append(o.Totals.TipSuggestions, TipSuggestion{PercentBP: bp, Amount: o.money(tipOn(t.Total, bp))})
+			o.Totals.TipSuggestions = append(o.Totals.TipSuggestions, TipSuggestion{PercentBP: bp, Amount: o.money(TipOn(t.Total, bp))})
 		}
 	}
-	return nil
+	return o.settleBalance()
 }
 
 func (o *Order) money(amount int64) money.Money {
@@ -526,8 +527,8 @@ func oneOf(s string, set []string) bool {
 	return false
 }
 
-// tipOn is a gratuity preset on a total, rounded half-up.
+// TipOn is a gratuity preset on a total, rounded half-up.
 // Split in two so that no product overflows.
-func tipOn(total int64, bp int) int64 {
+func TipOn(total int64, bp int) int64 {
 	return total/10000*int64(bp) + (total%10000*int64(bp)+5000)/10000
 }

@@ -184,3 +184,12 @@ func (db *DB) forUpdate() string {
 	}
 	return ""
 }
+
+// forShare locks rows against change (but not against other readers that
+// share them) until the transaction ends, on PostgreSQL.
+func (db *DB) forShare() string {
+	if db.engine == Postgres {
+		return ` FOR SHARE`
+	}
+	return ""
+}

@@ -1,0 +1,331 @@
+package app_test
+
+import (
+	"testing"
+
+	"github.com/fynlo/fynlo/internal/app"
+)
+
+// till is a demo floor with a cash drawer open, for taking payments.
+type till struct {
+	*demoFloor
+	drawer, session string
+	cashier         string // a cashier's token: may open and count a drawer, not approve a variance
+}
+
+func openTill(t *testing.T, cfg app.Config) *till {
+	t.Helper()
+	f := startDemoFloor(t, cfg)
+	s := f.s
+	d := s.call("POST", "/api/v1/cash-drawers", f.owner, map[string]any{"location_id": f.loc, "name": "Front till"})
+	if d.Status != 201 {
+		t.Fatalf("drawer: %d %s", d.Status, d.Body)
+	}
+	tl := &till{demoFloor: f, drawer: d.json(t)["id"].(string)}
+	sess := s.call("POST", "/api/v1/cash-drawers/"+tl.drawer+"/sessions", f.maya, map[string]any{"float": gbp(10000)})
+	if sess.Status != 201 {
+		t.Fatalf("open drawer: %d %s", sess.Status, sess.Body)
+	}
+	tl.session = sess.json(t)["id"].(string)
+	emp := s.call("POST", "/api/v1/employees", f.owner, map[string]any{"name": "Cara Cashier", "pin": "4455",
+		"roles": []map[string]any{{"location_id": f.loc, "role_id": "cashier"}}})
+	if emp.Status != 201 {
+		t.Fatalf("cashier: %d %s", emp.Status, emp.Body)
+	}
+	tl.cashier = f.pinOnFirstIPad(t, "4455")
+	return tl
+}
+
+func gbp(minor int64) map[string]any { return map[string]any{"amount": minor, "currency": "GBP"} }
+
+// openCheck opens a check at the demo location with the first n items of
+// the grill and the bar, and returns it.
+func (f *demoFloor) openCheck(t *testing.T, token string, n int) map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for i := 0; i < n; i++ {
+		station := "grill"
+		if i%2 == 1 {
+			station = "bar"
+		}
+		it, v := f.item(t, station, i/2)
+		lines = append(lines, map[string]any{"item_id": it, "variant_id": v, "quantity": 1})
+	}
+	r := f.s.call("POST", "/api/v1/orders", token, map[string]any{"type": "dine_in", "covers": 2, "lines": lines, "send": true})
+	if r.Status != 201 {
+		t.Fatalf("open check: %d %s", r.Status, r.Body)
+	}
+	return r.json(t)
+}
+
+func (f *demoFloor) pay(t *testing.T, token, orderID string, body map[string]any, want int) (payment, check map[string]any) {
+	t.Helper()
+	r := f.s.call("POST", "/api/v1/orders/"+orderID+"/payments", token, body)
+	if r.Status != want {
+		t.Fatalf("pay %v: %d %s, want %d", body, r.Status, r.Body, want)
+	}
+	out := r.json(t)
+	return out["payment"].(map[string]any), out["order"].(map[string]any)
+}
+
+func paid(o map[string]any) (paid, pending, balance, tips int64) {
+	p := o["payments"].(map[string]any)
+	return amount(p["paid"]), amount(p["pending"]), amount(p["balance"]), amount(p["tips"])
+}
+
+// TestPayCardAndCashClosesTheCheck: part by card, the rest in cash with a
+// tip and change; the check closes itself, the drawer expects the cash,
+// and every figure adds up.
+func TestPayCardAndCashClosesTheCheck(t *testing.T) {
+	engines(t, func(t *testing.T, cfg app.Config) {
+		tl := openTill(t, cfg)
+		s := tl.s
+		o := tl.openCheck(t, tl.tom, 3)
+		id, total := o["id"].(string), amount(o["totals"].(map[string]any)["total"])
+		if _, _, bal, _ := paid(o); bal != total {
+			t.Fatalf("balance %d of a new check, want its total %d", bal, total)
+		}
+
+		// £20 by card (the simulated provider: no Stripe key in the demo).
+		card, o := tl.pay(t, tl.tom, id, map[string]any{"method": "card", "amount": gbp(2000), "card": map[string]any{"payment_method": "pm_card_visa"}}, 201)
+		if card["status"] != "captured" || card["provider"] != "simulated" || card["card"].(map[string]any)["last4"] != "4242" {
+			t.Fatalf("card payment: %v", card)
+		}
+		if p, pend, bal, _ := paid(o); p != 2000 || pend != 0 || bal != total-2000 || o["status"] != "sent" {
+			t.Fatalf("after £20: paid %d pending %d balance %d status %v", p, pend, bal, o["status"])
+		}
+		if h := card["history"].([]any); len(h) != 2 || h[0].(map[string]any)["to"] != "pending" || h[1].(map[string]any)["to"] != "captured" {
+			t.Fatalf("history %v", h)
+		}
+
+		// A card for more than the balance is refused, and nothing is written.
+		before := s.call("GET", "/api/v1/orders/"+id, tl.tom, nil).json(t)
+		expectProblem(t, s.call("POST", "/api/v1/orders/"+id+"/payments", tl.tom, map[string]any{"method": "card", "amount": gbp(total)}),
+			422, "amount_above_balance", "amount")
+		if after := s.call("GET", "/api/v1/orders/"+id, tl.tom, nil).json(t); after["version"] != before["version"] {
+			t.Fatalf("a refused payment moved the check from version %v to %v", before["version"], after["version"])
+		}
+		// Bad input, each refused with its field.
+		for _, c := range []struct {
+			body  map[string]any
+			field string
+		}{
+			{map[string]any{"method": "cash", "tip": map[string]any{"amount": -100, "currency": "GBP"}}, "tip"},
+			{map[string]any{"method": "cash", "amount": map[string]any{"amount": 100, "currency": "EUR"}}, "amount.currency"},
+			{map[string]any{"method": "card", "tendered": gbp(5000)}, "tendered"},
+			{map[string]any{"method": "cash", "tendered": gbp(1)}, "tendered"},
+			{map[string]any{"method": "cash", "tip": gbp(100), "tip_percent_bp": 1000}, "tip"},
+			{map[string]any{"method": "card", "card": map[string]any{"payment_method": "tok_visa"}}, "card.payment_method"},
+		} {
+			r := s.call("POST", "/api/v1/orders/"+id+"/payments", tl.tom, c.body)
+			if r.Status != 422 {
+				t.Fatalf("%v: %d %s", c.body, r.Status, r.Body)
+			}
+			expectProblem(t, r, 422, r.json(t)["code"].(string), c.field)
+		}
+		if n := len(s.call("GET", "/api/v1/payments?order_id="+id, tl.tom, nil).json(t)["payments"].([]any)); n != 1 {
+			t.Fatalf("%d payments after refused requests, want 1", n)
+		}
+
+		// The rest in cash, with a 10% tip, from a £50 note.
+		rest := total - 2000
+		tip := (rest*1000 + 5000) / 10000
+		cash, o := tl.pay(t, tl.tom, id, map[string]any{"method": "cash", "tip_percent_bp": 1000, "tendered": gbp(rest + tip + 5000)}, 201)
+		if cash["status"] != "captured" || amount(cash["amount"]) != rest || amount(cash["tip"]) != tip || amount(cash["change"]) != 5000 ||
+			cash["drawer_session_id"] != tl.session {
+			t.Fatalf("cash payment: %v", cash)
+		}
+		if o["status"] != "closed" || o["closed_at"] == nil {
+			t.Fatalf("a fully paid check is %v, want closed", o["status"])
+		}
+		p, pend, bal, tips := paid(o)
+		if p != total || pend != 0 || bal != 0 || tips != tip {
+			t.Fatalf("closed check: paid %d pending %d balance %d tips %d; total %d tip %d", p, pend, bal, tips, total, tip)
+		}
+		// total = what was handed over − change − tips.
+		handed := amount(card["amount"]) + amount(card["tip"]) + amount(cash["tendered"])
+		if handed-amount(cash["change"])-tips != total {
+			t.Fatalf("handed %d − change %d − tips %d ≠ total %d", handed, amount(cash["change"]), tips, total)
+		}
+		expectProblem(t, s.call("POST", "/api/v1/orders/"+id+"/payments", tl.tom, map[string]any{"method": "cash"}), 409, "not_payable")
+
+		// The drawer: blind to a cashier while open, visible to the manager.
+		sessPath := "/api/v1/cash-drawers/" + tl.drawer + "/sessions/" + tl.session
+		if sess := s.call("GET", sessPath, tl.cashier, nil).json(t); sess["summary"] != nil {
+			t.Fatalf("a cashier sees what the open drawer should hold: %v", sess["summary"])
+		}
+		sum := s.call("GET", sessPath, tl.maya, nil).json(t)["summary"].(map[string]any)
+		if amount(sum["cash_sales"]) != rest+tip || amount(sum["expected"]) != 10000+rest+tip || sum["payments"].(float64) != 1 {
+			t.Fatalf("drawer summary %v; cash in %d", sum, rest+tip)
+		}
+		// The payments the summary counts are the ones listed for it.
+		listed := s.call("GET", "/api/v1/payments?drawer_session_id="+tl.session+"&method=cash&status=captured", tl.maya, nil).json(t)["payments"].([]any)
+		if len(listed) != 1 || listed[0].(map[string]any)["id"] != cash["id"] {
+			t.Fatalf("listed %v", listed)
+		}
+
+		// Events for the payments and the check.
+		evs := s.call("GET", "/api/v1/events?after=0&limit=1000", tl.owner, nil).json(t)["events"].([]any)
+		var created, updated int
+		for _, x := range evs {
+			switch x.(map[string]any)["type"] {
+			case "payment.created":
+				created++
+			case "payment.updated":
+				updated++
+			}
+		}
+		if created != 2 {
+			t.Fatalf("%d payment.created events, want 2", created)
+		}
+		if updated != 1 {
+			t.Fatalf("%d payment.updated events, want 1 (the card's answer)", updated)
+		}
+	})
+}
+
+// TestCardPaymentRetriesAndHolds: a retried payment is one payment; a card
+// authorised for a bar tab holds its amount until captured with the tip or
+// cancelled; a declined card leaves the check payable.
+func TestCardPaymentRetriesAndHolds(t *testing.T) {
+	engines(t, func(t *testing.T, cfg app.Config) {
+		tl := openTill(t, cfg)
+		s := tl.s
+		o := tl.openCheck(t, tl.aisha, 2)
+		id, total := o["id"].(string), amount(o["totals"].(map[string]any)["total"])
+
+		// Declined: recorded as failed, the balance untouched.
+		declined, o := tl.pay(t, tl.aisha, id, map[string]any{"method": "card", "card": map[string]any{"payment_method": "pm_card_chargeDeclined"}}, 201)
+		if declined["status"] != "failed" || declined["failure"].(map[string]any)["code"] != "card_declined" {
+			t.Fatalf("declined: %v", declined)
+		}
+		if _, pend, bal, _ := paid(o); pend != 0 || bal != total {
+			t.Fatalf("after a decline: pending %d balance %d, want 0 and %d", pend, bal, total)
+		}
+
+		// Authorised for the whole balance: held, so nobody can take it twice.
+		body := map[string]any{"id": "pay_01jdzq3m5d6yq1b4x0kq9w2v7e", "method": "card", "card": map[string]any{"capture": "manual"}}
+		auth, o := tl.pay(t, tl.aisha, id, body, 201)
+		if auth["status"] != "authorized" {
+			t.Fatalf("manual capture: %v", auth)
+		}
+		if _, pend, bal, _ := paid(o); pend != total || bal != 0 {
+			t.Fatalf("held: pending %d balance %d", pend, bal)
+		}
+		expectProblem(t, s.call("POST", "/api/v1/orders/"+id+"/payments", tl.tom, map[string]any{"method": "cash"}), 409, "nothing_to_pay")
+		// The same payment again: the same payment, no second one.
+		again, _ := tl.pay(t, tl.aisha, id, body, 200)
+		if again["id"] != auth["id"] || again["version"] != auth["version"] {
+			t.Fatalf("retry gave %v", again)
+		}
+		// The same ID for another check is refused.
+		other := tl.openCheck(t, tl.aisha, 1)
+		expectProblem(t, s.call("POST", "/api/v1/orders/"+other["id"].(string)+"/payments", tl.aisha, body), 409, "already_exists")
+
+		// Voiding the check or a line it was paid for is refused while money is held.
+		expectProblem(t, s.call("POST", "/api/v1/orders/"+id+"/void", tl.maya, map[string]any{"version": o["version"], "reason": "walked out"}),
+			409, "has_payments")
+		lineID := o["lines"].([]any)[0].(map[string]any)["id"].(string)
+		expectProblem(t, s.call("POST", "/api/v1/orders/"+id+"/ops", tl.maya, map[string]any{"ops": []map[string]any{
+			{"op_id": "void-1", "type": "void_line", "line_id": lineID, "reason": "cold"}}}), 409, "total_below_paid")
+
+		// Cancel the hold: the balance is free again, and cash takes it.
+		r := s.call("POST", "/api/v1/payments/"+auth["id"].(string)+"/cancel", tl.aisha, nil)
+		if r.Status != 200 || r.json(t)["payment"].(map[string]any)["status"] != "cancelled" {
+			t.Fatalf("cancel: %d %s", r.Status, r.Body)
+		}
+		if _, pend, bal, _ := paid(r.json(t)["order"].(map[string]any)); pend != 0 || bal != total {
+			t.Fatalf("after cancel: pending %d balance %d", pend, bal)
+		}
+		expectProblem(t, s.call("POST", "/api/v1/payments/"+auth["id"].(string)+"/capture", tl.aisha, nil), 409, "illegal_transition")
+
+		// A bar tab: authorised, then captured with the tip on the slip.
+		tab := tl.openCheck(t, tl.aisha, 1)
+		tabTotal := amount(tab["totals"].(map[string]any)["total"])
+		held, _ := tl.pay(t, tl.aisha, tab["id"].(string), map[string]any{"method": "card", "card": map[string]any{"capture": "manual"}}, 201)
+		r = s.call("POST", "/api/v1/payments/"+held["id"].(string)+"/capture", tl.aisha, map[string]any{"tip": gbp(150)})
+		if r.Status != 200 {
+			t.Fatalf("capture: %d %s", r.Status, r.Body)
+		}
+		captured, closed := r.json(t)["payment"].(map[string]any), r.json(t)["order"].(map[string]any)
+		if captured["status"] != "captured" || amount(captured["tip"]) != 150 || closed["status"] != "closed" {
+			t.Fatalf("captured %v; check %v", captured["status"], closed["status"])
+		}
+		if p, _, _, tips := paid(closed); p != tabTotal || tips != 150 {
+			t.Fatalf("tab paid %d tips %d", p, tips)
+		}
+		last := captured["history"].([]any)[len(captured["history"].([]any))-1].(map[string]any)
+		if last["note"] == nil || last["note"] == "" {
+			t.Fatalf("tip adjust not in the history: %v", last)
+		}
+
+		// Another organization sees none of it.
+		stranger := s.signup("stranger@example.com")
+		if r := s.call("GET", "/api/v1/payments/"+held["id"].(string), stranger.Token, nil); r.Status != 404 {
+			t.Fatalf("another tenant read a payment: %d", r.Status)
+		}
+		expectProblem(t, s.call("POST", "/api/v1/orders/"+id+"/payments", stranger.Token, map[string]any{"method": "card"}), 404, "not_found")
+	})
+}
+
+// TestDrawerCountAndVariance: paid in and out by permission, a blind
+// count, a small variance closed by whoever counts, a large one only with
+// a manager's approval, and no cash into a closed drawer.
+func TestDrawerCountAndVariance(t *testing.T) {
+	engines(t, func(t *testing.T, cfg app.Config) {
+		tl := openTill(t, cfg)
+		s := tl.s
+		base := "/api/v1/cash-drawers/" + tl.drawer + "/sessions/" + tl.session
+		expectProblem(t, s.call("POST", "/api/v1/cash-drawers/"+tl.drawer+"/sessions", tl.maya, map[string]any{"float": gbp(5000)}),
+			409, "session_open")
+		expectProblem(t, s.call("POST", base+"/movements", tl.tom, map[string]any{"kind": "paid_out", "amount": gbp(500), "reason": "milk"}),
+			403, "permission_denied")
+		if r := s.call("POST", base+"/movements", tl.cashier, map[string]any{"kind": "paid_out", "amount": gbp(500), "reason": "milk"}); r.Status != 201 {
+			t.Fatalf("paid out: %d %s", r.Status, r.Body)
+		}
+		if r := s.call("POST", base+"/movements", tl.cashier, map[string]any{"kind": "paid_in", "amount": gbp(2000), "reason": "change from the bank"}); r.Status != 201 {
+			t.Fatalf("paid in: %d %s", r.Status, r.Body)
+		}
+		if r := s.call("POST", base+"/movements", tl.cashier, map[string]any{"kind": "no_sale", "reason": "change for the bar"}); r.Status != 201 {
+			t.Fatalf("no sale: %d %s", r.Status, r.Body)
+		}
+		expectProblem(t, s.call("POST", base+"/movements", tl.cashier, map[string]any{"kind": "paid_in", "reason": "no amount"}), 422, "invalid_field", "amount.amount")
+		o := tl.openCheck(t, tl.tom, 1)
+		total := amount(o["totals"].(map[string]any)["total"])
+		tl.pay(t, tl.tom, o["id"].(string), map[string]any{"method": "cash"}, 201)
+		expected := int64(10000) - 500 + 2000 + total
+
+		sum := s.call("GET", base, tl.maya, nil).json(t)
+		if x := sum["summary"].(map[string]any); amount(x["expected"]) != expected || x["no_sales"].(float64) != 1 {
+			t.Fatalf("summary %v, want expected %d", x, expected)
+		}
+		// £10 short: the cashier may not close it alone.
+		closeBody := map[string]any{"version": sum["version"], "counted": gbp(expected - 1000)}
+		expectProblem(t, s.call("POST", base+"/close", tl.cashier, closeBody), 403, "variance_needs_approval")
+		appr := s.call("POST", "/api/v1/auth/override", tl.cashier, map[string]string{"pin": "1111", "permission": "cash.approve_variance", "reason": "recount done"})
+		if appr.Status != 200 {
+			t.Fatalf("override: %d %s", appr.Status, appr.Body)
+		}
+		r := s.call("POST", base+"/close", tl.cashier, closeBody, "Fynlo-Approval", appr.json(t)["approval"].(string))
+		if r.Status != 200 {
+			t.Fatalf("close with approval: %d %s", r.Status, r.Body)
+		}
+		closed := r.json(t)
+		if closed["status"] != "closed" || amount(closed["variance"]) != -1000 || amount(closed["expected"]) != expected || closed["variance_approved_by"] == "" {
+			t.Fatalf("closed: %v", closed)
+		}
+		expectProblem(t, s.call("POST", base+"/close", tl.maya, closeBody), 409, "session_closed")
+		// No cash into a closed drawer; card still works.
+		o = tl.openCheck(t, tl.tom, 1)
+		expectProblem(t, s.call("POST", "/api/v1/orders/"+o["id"].(string)+"/payments", tl.tom, map[string]any{"method": "cash"}), 409, "no_open_drawer")
+		tl.pay(t, tl.tom, o["id"].(string), map[string]any{"method": "card"}, 201)
+
+		// A new session, £2 short: within the threshold, closed by the cashier.
+		sess := s.call("POST", "/api/v1/cash-drawers/"+tl.drawer+"/sessions", tl.cashier, map[string]any{"float": gbp(10000)}).json(t)
+		r = s.call("POST", "/api/v1/cash-drawers/"+tl.drawer+"/sessions/"+sess["id"].(string)+"/close", tl.cashier,
+			map[string]any{"version": sess["version"], "counted": gbp(9800)})
+		if r.Status != 200 || amount(r.json(t)["variance"]) != -200 {
+			t.Fatalf("close £2 short: %d %s", r.Status, r.Body)
+		}
+	})
+}

@@ -1,0 +1,435 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fynlo/fynlo/internal/apperr"
+	"github.com/fynlo/fynlo/internal/id"
+	"github.com/fynlo/fynlo/internal/money"
+	"github.com/fynlo/fynlo/internal/order"
+)
+
+// Service applies the rules of payments.
+type Service struct {
+	store     Store
+	orders    Orders
+	locations order.Locations
+	drawers   Drawers
+	card      CardProvider
+	now       func() time.Time
+}
+
+// NewService returns a Service taking cards through card.
+func NewService(store Store, orders Orders, locations order.Locations, drawers Drawers, card CardProvider, now func() time.Time) *Service {
+	return &Service{store: store, orders: orders, locations: locations, drawers: drawers, card: card, now: now}
+}
+
+// CardProviderName is the name of the provider cards go through.
+func (s *Service) CardProviderName() string { return s.card.Name() }
+
+// PayInput is a payment asked for.
+type PayInput struct {
+	ID            string       // the client's ID for it (pay_…): a retry with it finds the payment
+	Method        Method       //
+	Amount        *money.Money // toward the check; nil for the whole balance
+	Tip           *money.Money // or TipPercentBP of the amount
+	TipPercentBP  *int         //
+	Tendered      *money.Money // cash handed over; the amount and tip when nil
+	DrawerID      string       // cash: the drawer; "" for the location's only open one
+	PaymentMethod string       // card: the provider's payment method (pm_…)
+	ManualCapture bool         // card: authorise now, capture later
+}
+
+// Pay takes a payment toward a check. created is false when the ID named
+// a payment already made: it is returned as it is, or driven on if it was
+// left in flight (a crash, a dropped connection).
+func (s *Service) Pay(ctx context.Context, a order.Actor, orderID string, in PayInput) (p *Payment, o *order.Order, created bool, err error) {
+	if in.ID != "" {
+		if !id.Valid(id.Payment, in.ID) {
+			return nil, nil, false, apperr.Field("id", "must be pay_ followed by a ULID")
+		}
+		p, err := s.store.FindPayment(ctx, a.OrgID, in.ID)
+		if err == nil {
+			if p.OrderID != orderID || p.Method != in.Method {
+				return nil, nil, false, apperr.New(apperr.Conflict, "already_exists", "a payment with this ID was made for another check or by another method")
+			}
+			if err := atLocation(a, p.LocationID); err != nil {
+				return nil, nil, false, err
+			}
+			p, o, err := s.resume(ctx, a, p)
+			return p, o, false, err
+		}
+		if !apperr.Is(err, apperr.NotFound) {
+			return nil, nil, false, err
+		}
+	} else {
+		in.ID = id.New(id.Payment)
+	}
+
+	cur, err := s.orders.Order(ctx, a.OrgID, orderID)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if err := atLocation(a, cur.LocationID); err != nil {
+		return nil, nil, false, apperr.NotFoundf("order")
+	}
+	if err := cur.Payable(); err != nil {
+		return nil, nil, false, err
+	}
+	loc, err := s.locations.Location(ctx, a.OrgID, cur.LocationID)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if err := validate(in, cur.Currency, loc.GratuityEnabled); err != nil {
+		return nil, nil, false, err
+	}
+
+	now := s.now().UTC()
+	p = &Payment{ID: in.ID, OrgID: a.OrgID, LocationID: cur.LocationID, OrderID: orderID, BusinessDate: loc.BusinessDate(now),
+		Method: in.Method, Provider: string(MethodCash), Amount: zero(cur.Currency), Tip: zero(cur.Currency), Change: zero(cur.Currency),
+		Refunded: zero(cur.Currency), ManualCapture: in.ManualCapture, PaymentMethod: in.PaymentMethod, EmployeeID: a.UserID,
+		History: []Transition{}, Version: 1, CreatedAt: now, UpdatedAt: now}
+	if in.Method == MethodCard {
+		p.Provider = s.card.Name()
+	} else if p.DrawerSessionID, err = s.drawers.OpenSession(ctx, a.OrgID, cur.LocationID, in.DrawerID); err != nil {
+		return nil, nil, false, err
+	}
+
+	o, err = s.store.CreatePayment(ctx, p, func(p *Payment, o *order.Order) error {
+		if err := o.Payable(); err != nil {
+			return err
+		}
+		if err := p.price(in, o); err != nil {
+			return err
+		}
+		if err := o.Reserve(p.Amount); err != nil {
+			return err
+		}
+		p.ServerID = o.ServerID
+		if err := p.move(StatusPending, a.UserID, "", now); err != nil {
+			return err
+		}
+		if p.Method == MethodCash {
+			if err := p.move(StatusCaptured, a.UserID, "", now); err != nil {
+				return err
+			}
+			o.Settle(p.Amount, p.Tip, now)
+		}
+		o.Version++
+		o.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if p.Method == MethodCash {
+		return p, o, true, nil
+	}
+	p, o, err = s.charge(ctx, a, p, o)
+	return p, o, true, err
+}
+
+// validate checks a payment's input before anything is locked.
+func validate(in PayInput, currency string, tipsOn bool) error {
+	var f apperr.Fields
+	sameCurrency := func(field string, m *money.Money) {
+		if m != nil && m.Currency != currency {
+			f.Add(field+".currency", "must be the check's currency, "+currency)
+		}
+	}
+	switch in.Method {
+	case MethodCash:
+		if in.PaymentMethod != "" || in.ManualCapture {
+			f.Add("card", "is for card payments")
+		}
+	case MethodCard:
+		if in.Tendered != nil {
+			f.Add("tendered", "is for cash: a card is charged the amount and tip")
+		}
+		if in.DrawerID != "" {
+			f.Add("drawer_id", "is for cash")
+		}
+		if in.PaymentMethod != "" && (!strings.HasPrefix(in.PaymentMethod, "pm_") || len(in.PaymentMethod) > 255) {
+			f.Add("card.payment_method", "must be a payment method ID from the provider's SDK (pm_…)")
+		}
+	default:
+		f.Add("method", "must be cash or card")
+	}
+	sameCurrency("amount", in.Amount)
+	sameCurrency("tip", in.Tip)
+	sameCurrency("tendered", in.Tendered)
+	if in.Amount != nil && in.Amount.Amount <= 0 {
+		f.Add("amount", "must be more than zero; leave it out for the whole balance")
+	}
+	if in.Tip != nil && in.TipPercentBP != nil {
+		f.Add("tip", "give tip or tip_percent_bp, not both")
+	}
+	if in.Tip != nil && in.Tip.Amount < 0 {
+		f.Add("tip", "cannot be negative")
+	}
+	if in.TipPercentBP != nil && (*in.TipPercentBP < 0 || *in.TipPercentBP > 10000) {
+		f.Add("tip_percent_bp", "must be 0 to 10000 (100%)")
+	}
+	if !tipsOn && ((in.Tip != nil && in.Tip.Amount > 0) || (in.TipPercentBP != nil && *in.TipPercentBP > 0)) {
+		f.Add("tip", "this location does not take tips (gratuity is off in its settings)")
+	}
+	if in.Tendered != nil && in.Tendered.Amount <= 0 {
+		f.Add("tendered", "must be more than zero")
+	}
+	return f.Err()
+}
+
+// price works out the payment's amount, tip and change against the check
+// as locked. Cash may be more than the balance: the rest is change. A card
+// is never charged more than the balance.
+func (p *Payment) price(in PayInput, o *order.Order) error {
+	balance := o.Payments.Balance.Amount
+	amount := balance
+	if in.Amount != nil {
+		amount = in.Amount.Amount
+	}
+	if amount > balance && p.Method == MethodCash {
+		// Handed more than is due, with no tendered amount saying so:
+		// what is over the balance goes back as change.
+		if in.Tendered == nil {
+			in.Tendered = &money.Money{Amount: amount, Currency: o.Currency}
+			if in.Tip != nil {
+				in.Tendered.Amount += in.Tip.Amount
+			}
+		}
+		amount = balance
+	}
+	if amount <= 0 {
+		return apperr.New(apperr.Conflict, "nothing_to_pay", "the check has nothing left to pay")
+	}
+	p.Amount = money.Money{Amount: amount, Currency: o.Currency}
+	switch {
+	case in.Tip != nil:
+		p.Tip.Amount = in.Tip.Amount
+	case in.TipPercentBP != nil:
+		p.Tip.Amount = order.TipOn(amount, *in.TipPercentBP)
+	}
+	if p.Method != MethodCash {
+		return nil
+	}
+	tendered := money.Money{Amount: amount + p.Tip.Amount, Currency: o.Currency}
+	if in.Tendered != nil {
+		tendered = *in.Tendered
+	}
+	if tendered.Amount < amount+p.Tip.Amount {
+		return apperr.Field("tendered", "is less than the amount and tip, "+money.Money{Amount: amount + p.Tip.Amount, Currency: o.Currency}.Decimal())
+	}
+	p.Tendered = &tendered
+	p.Change.Amount = tendered.Amount - amount - p.Tip.Amount
+	return nil
+}
+
+// charge asks the card provider for the money of a payment recorded as
+// pending, and records the answer.
+func (s *Service) charge(ctx context.Context, a order.Actor, p *Payment, o *order.Order) (*Payment, *order.Order, error) {
+	res, err := s.card.Charge(ctx, ChargeRequest{Key: p.ID, Amount: p.Taken(), ManualCapture: p.ManualCapture,
+		PaymentMethod: p.PaymentMethod, Description: "Check " + strconv.Itoa(o.Number),
+		Metadata: map[string]string{"fynlo_payment_id": p.ID, "fynlo_order_id": p.OrderID, "fynlo_organization_id": p.OrgID}})
+	switch {
+	case err == nil:
+		return s.record(ctx, a, p.ID, res)
+	case apperr.Is(err, apperr.Unavailable), apperr.Is(err, apperr.Invalid):
+		// Nothing was charged: the payment failed, and the check is
+		// payable again by any method.
+		failure := &Failure{Code: "provider_unavailable", Message: "the card provider could not be reached"}
+		var ae *apperr.Error
+		if apperr.Is(err, apperr.Invalid) && errors.As(err, &ae) {
+			failure = &Failure{Code: "invalid_request", Message: ae.Detail}
+		}
+		if _, _, rerr := s.record(ctx, a, p.ID, ChargeResult{Status: StatusFailed, Failure: failure}); rerr != nil {
+			return nil, nil, rerr
+		}
+		return nil, nil, err
+	default:
+		// We cannot tell whether the provider charged: the payment stays
+		// pending, holding its amount, until a retry with its ID (or the
+		// provider's webhook) finds out.
+		return nil, nil, apperr.Wrap(err, "charge "+p.ID)
+	}
+}
+
+// resume drives a payment found by its ID: a pending card payment is
+// charged again with the same key, which the provider answers with the
+// first charge. Anything else is returned as it is.
+func (s *Service) resume(ctx context.Context, a order.Actor, p *Payment) (*Payment, *order.Order, error) {
+	o, err := s.orders.Order(ctx, a.OrgID, p.OrderID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.Status != StatusPending || p.Method != MethodCard {
+		return p, o, nil
+	}
+	return s.charge(ctx, a, p, o)
+}
+
+// record applies a provider's answer to a payment still waiting for one.
+// An answer that arrives after another (a retry's, a webhook's) changes
+// nothing.
+func (s *Service) record(ctx context.Context, a order.Actor, paymentID string, res ChargeResult) (*Payment, *order.Order, error) {
+	now := s.now().UTC()
+	return s.store.UpdatePayment(ctx, a.OrgID, paymentID, func(p *Payment, o *order.Order) error {
+		if p.Status != StatusPending && !(p.Status == StatusRequiresAction && res.Status != StatusRequiresAction) {
+			return nil
+		}
+		if res.Ref != "" {
+			p.ProviderRef = res.Ref
+		}
+		if res.Card != nil {
+			p.Card = res.Card
+		}
+		p.ClientSecret = res.ClientSecret
+		if err := p.move(res.Status, "", "", now); err != nil {
+			return err
+		}
+		switch res.Status {
+		case StatusCaptured:
+			o.Settle(p.Amount, p.Tip, now)
+		case StatusFailed, StatusCancelled:
+			p.Failure = res.Failure
+			o.Release(p.Amount)
+		}
+		p.Version++
+		o.Version++
+		o.UpdatedAt = now
+		return nil
+	})
+}
+
+// CaptureInput captures an authorised card payment, with the tip the
+// guest added to the slip.
+type CaptureInput struct {
+	Tip *money.Money
+}
+
+// Capture takes the money of an authorised card payment (a bar tab), with
+// the tip adjusted.
+func (s *Service) Capture(ctx context.Context, a order.Actor, paymentID string, in CaptureInput) (*Payment, *order.Order, error) {
+	p, err := s.payment(ctx, a, paymentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.Status != StatusAuthorized {
+		if p.Status == StatusCaptured {
+			o, err := s.orders.Order(ctx, a.OrgID, p.OrderID)
+			return p, o, err // a retried capture
+		}
+		return nil, nil, apperr.New(apperr.Conflict, "illegal_transition", "only an authorized payment can be captured; this one is "+string(p.Status))
+	}
+	tip := p.Tip
+	if in.Tip != nil {
+		loc, err := s.locations.Location(ctx, a.OrgID, p.LocationID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := validate(PayInput{Method: MethodCard, Tip: in.Tip}, p.Amount.Currency, loc.GratuityEnabled); err != nil {
+			return nil, nil, err
+		}
+		tip = *in.Tip
+	}
+	res, err := s.card.Capture(ctx, p.ProviderRef, money.Money{Amount: p.Amount.Amount + tip.Amount, Currency: p.Amount.Currency}, p.ID+":capture")
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now().UTC()
+	return s.store.UpdatePayment(ctx, a.OrgID, paymentID, func(p *Payment, o *order.Order) error {
+		if p.Status != StatusAuthorized || res.Status != StatusCaptured {
+			return nil
+		}
+		note := ""
+		if tip.Amount != p.Tip.Amount {
+			note = "tip adjusted from " + p.Tip.Decimal() + " to " + tip.Decimal()
+		}
+		p.Tip = tip
+		if err := p.move(StatusCaptured, a.UserID, note, now); err != nil {
+			return err
+		}
+		o.Settle(p.Amount, p.Tip, now)
+		p.Version++
+		o.Version++
+		o.UpdatedAt = now
+		return nil
+	})
+}
+
+// Cancel gives up a payment that has not taken the money: the card hold is
+// released and the check's balance is payable again.
+func (s *Service) Cancel(ctx context.Context, a order.Actor, paymentID string) (*Payment, *order.Order, error) {
+	p, err := s.payment(ctx, a, paymentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.Status == StatusCancelled {
+		o, err := s.orders.Order(ctx, a.OrgID, p.OrderID)
+		return p, o, err // a retried cancel
+	}
+	if !p.Status.Holds() {
+		return nil, nil, apperr.New(apperr.Conflict, "illegal_transition", "a payment that is "+string(p.Status)+" cannot be cancelled; refund it")
+	}
+	if p.ProviderRef != "" {
+		if _, err := s.card.Cancel(ctx, p.ProviderRef, p.ID+":cancel"); err != nil {
+			return nil, nil, err
+		}
+	}
+	now := s.now().UTC()
+	return s.store.UpdatePayment(ctx, a.OrgID, paymentID, func(p *Payment, o *order.Order) error {
+		if !p.Status.Holds() {
+			return nil
+		}
+		if err := p.move(StatusCancelled, a.UserID, "", now); err != nil {
+			return err
+		}
+		o.Release(p.Amount)
+		p.Version++
+		o.Version++
+		o.UpdatedAt = now
+		return nil
+	})
+}
+
+// Payment returns one of org's payments.
+func (s *Service) Payment(ctx context.Context, a order.Actor, id string) (*Payment, error) {
+	return s.payment(ctx, a, id)
+}
+
+func (s *Service) payment(ctx context.Context, a order.Actor, id string) (*Payment, error) {
+	p, err := s.store.FindPayment(ctx, a.OrgID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := atLocation(a, p.LocationID); err != nil {
+		return nil, apperr.NotFoundf("payment")
+	}
+	return p, nil
+}
+
+// Payments lists payments; a staff member sees their location's only.
+func (s *Service) Payments(ctx context.Context, a order.Actor, f Filter) ([]*Payment, error) {
+	if a.LocationID != "" {
+		if f.LocationID != "" && f.LocationID != a.LocationID {
+			return nil, apperr.NotFoundf("location")
+		}
+		f.LocationID = a.LocationID
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	return s.store.FindPayments(ctx, a.OrgID, f)
+}
+
+func atLocation(a order.Actor, locationID string) error {
+	if a.LocationID != "" && a.LocationID != locationID {
+		return apperr.NotFoundf("payment")
+	}
+	return nil
+}
+
+func zero(currency string) money.Money { return money.Money{Currency: currency} }

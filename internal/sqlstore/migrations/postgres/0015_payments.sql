@@ -1,0 +1,66 @@
+-- Cash drawers and their sessions; payments on checks. A payment and a
+-- session are kept whole as JSON beside the columns that queries and
+-- reports sum, so every figure of a drawer count or a day's takings is a
+-- sum over these rows.
+
+CREATE TABLE cash_drawers (
+    id          TEXT PRIMARY KEY,
+    org_id      TEXT NOT NULL REFERENCES organizations (id),
+    location_id TEXT NOT NULL REFERENCES locations (id),
+    name        TEXT NOT NULL,
+    archived    BOOLEAN NOT NULL,
+    version     BIGINT NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL
+);
+CREATE UNIQUE INDEX cash_drawers_name ON cash_drawers (location_id, name) WHERE NOT archived;
+
+CREATE TABLE drawer_sessions (
+    id            TEXT PRIMARY KEY,
+    org_id        TEXT NOT NULL REFERENCES organizations (id),
+    location_id   TEXT NOT NULL REFERENCES locations (id),
+    drawer_id     TEXT NOT NULL REFERENCES cash_drawers (id),
+    status        TEXT NOT NULL,
+    business_date TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    version       BIGINT NOT NULL,
+    opened_at     TIMESTAMPTZ NOT NULL,
+    closed_at     TIMESTAMPTZ
+);
+-- One open session per drawer: two iPads opening it at once get one.
+CREATE UNIQUE INDEX drawer_sessions_open ON drawer_sessions (drawer_id) WHERE status = 'open';
+CREATE INDEX drawer_sessions_drawer ON drawer_sessions (drawer_id, opened_at);
+
+-- Paid in, paid out, no-sale opens.
+CREATE TABLE drawer_movements (
+    id         TEXT PRIMARY KEY,
+    org_id     TEXT NOT NULL REFERENCES organizations (id),
+    session_id TEXT NOT NULL REFERENCES drawer_sessions (id),
+    kind       TEXT NOT NULL,
+    amount     BIGINT NOT NULL,
+    body       TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX drawer_movements_session ON drawer_movements (session_id, created_at);
+
+CREATE TABLE payments (
+    id                TEXT PRIMARY KEY,
+    org_id            TEXT NOT NULL REFERENCES organizations (id),
+    location_id       TEXT NOT NULL REFERENCES locations (id),
+    order_id          TEXT NOT NULL REFERENCES orders (id),
+    business_date     TEXT NOT NULL,
+    method            TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    amount            BIGINT NOT NULL, -- toward the check
+    tip               BIGINT NOT NULL,
+    change_given      BIGINT NOT NULL, -- cash handed back
+    refunded          BIGINT NOT NULL,
+    drawer_session_id TEXT REFERENCES drawer_sessions (id),
+    body              TEXT NOT NULL,
+    version           BIGINT NOT NULL,
+    created_at        TIMESTAMPTZ NOT NULL,
+    updated_at        TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX payments_order ON payments (order_id, id);
+CREATE INDEX payments_location ON payments (org_id, location_id, business_date, id);
+CREATE INDEX payments_session ON payments (drawer_session_id);
