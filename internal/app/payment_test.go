@@ -329,3 +329,100 @@ func TestDrawerCountAndVariance(t *testing.T) {
 		}
 	})
 }
+
+// TestRefunds: partial and full, by card and cash, refused beyond what was
+// captured or without permission, allowed with a manager's approval,
+// retried without a second refund; the check and the drawer account for it.
+func TestRefunds(t *testing.T) {
+	engines(t, func(t *testing.T, cfg app.Config) {
+		tl := openTill(t, cfg)
+		s := tl.s
+		o := tl.openCheck(t, tl.tom, 2)
+		id, total := o["id"].(string), amount(o["totals"].(map[string]any)["total"])
+		card, _ := tl.pay(t, tl.tom, id, map[string]any{"method": "card", "amount": gbp(1000), "tip": gbp(100)}, 201)
+		cash, o := tl.pay(t, tl.tom, id, map[string]any{"method": "cash"}, 201)
+		if o["status"] != "closed" {
+			t.Fatalf("check %v after paying in full", o["status"])
+		}
+		refundPath := "/api/v1/payments/" + card["id"].(string) + "/refunds"
+
+		// A server may not refund on their own; nothing is written.
+		expectProblem(t, s.call("POST", refundPath, tl.tom, map[string]any{"amount": gbp(500), "reason": "soup was cold"}), 403, "permission_denied")
+		expectProblem(t, s.call("POST", refundPath, tl.maya, map[string]any{"amount": gbp(500)}), 422, "invalid_field", "reason")
+		if n := len(s.call("GET", "/api/v1/refunds?payment_id="+card["id"].(string), tl.maya, nil).json(t)["refunds"].([]any)); n != 0 {
+			t.Fatalf("%d refunds after refused ones", n)
+		}
+		// With the manager's approval: a partial refund through the provider.
+		appr := s.call("POST", "/api/v1/auth/override", tl.tom, map[string]string{"pin": "1111", "permission": "payment.refund", "reason": "soup was cold"})
+		if appr.Status != 200 {
+			t.Fatalf("override: %d %s", appr.Status, appr.Body)
+		}
+		body := map[string]any{"id": "rfd_01jdzq3m5d6yq1b4x0kq9w2v7e", "amount": gbp(500), "reason": "soup was cold"}
+		r := s.call("POST", refundPath, tl.tom, body, "Fynlo-Approval", appr.json(t)["approval"].(string))
+		if r.Status != 201 {
+			t.Fatalf("refund with approval: %d %s", r.Status, r.Body)
+		}
+		res := r.json(t)
+		refund, pay, check := res["refund"].(map[string]any), res["payment"].(map[string]any), res["order"].(map[string]any)
+		if refund["status"] != "succeeded" || refund["approved_by"] == refund["by"] || refund["approved_by"] == "" {
+			t.Fatalf("refund %v", refund)
+		}
+		if pay["status"] != "partially_refunded" || amount(pay["refunded"]) != 500 {
+			t.Fatalf("payment after refund: %v %v", pay["status"], pay["refunded"])
+		}
+		if p, _, _, _ := paid(check); p != total-500 || check["status"] != "closed" {
+			t.Fatalf("check paid %d (status %v) after a £5 refund of %d", p, check["status"], total)
+		}
+		// Retried: the same refund, nothing more given back.
+		r = s.call("POST", refundPath, tl.tom, body)
+		if r.Status != 200 || amount(r.json(t)["payment"].(map[string]any)["refunded"]) != 500 {
+			t.Fatalf("retried refund: %d %s", r.Status, r.Body)
+		}
+		// Never more than is left: £10 + £1 tip captured, £5 refunded.
+		expectProblem(t, s.call("POST", refundPath, tl.maya, map[string]any{"amount": gbp(601), "reason": "too much"}), 422, "amount_above_refundable", "amount")
+		// The rest, by a manager: the whole payment refunded, tip included.
+		r = s.call("POST", refundPath, tl.maya, map[string]any{"reason": "guest complained"})
+		if r.Status != 201 {
+			t.Fatalf("refund the rest: %d %s", r.Status, r.Body)
+		}
+		pay = r.json(t)["payment"].(map[string]any)
+		if pay["status"] != "refunded" || amount(pay["refunded"]) != 1100 {
+			t.Fatalf("fully refunded: %v %v", pay["status"], pay["refunded"])
+		}
+		expectProblem(t, s.call("POST", refundPath, tl.maya, map[string]any{"reason": "again"}), 409, "not_refundable")
+
+		// Cash comes out of the drawer and is counted against it.
+		sessPath := "/api/v1/cash-drawers/" + tl.drawer + "/sessions/" + tl.session
+		before := amount(s.call("GET", sessPath, tl.maya, nil).json(t)["summary"].(map[string]any)["expected"])
+		r = s.call("POST", "/api/v1/payments/"+cash["id"].(string)+"/refunds", tl.maya, map[string]any{"amount": gbp(200), "reason": "overcharged"})
+		if r.Status != 201 || r.json(t)["refund"].(map[string]any)["drawer_session_id"] != tl.session {
+			t.Fatalf("cash refund: %d %s", r.Status, r.Body)
+		}
+		sum := s.call("GET", sessPath, tl.maya, nil).json(t)["summary"].(map[string]any)
+		if amount(sum["cash_refunds"]) != 200 || amount(sum["expected"]) != before-200 {
+			t.Fatalf("drawer after a £2 cash refund: %v (expected before %d)", sum, before)
+		}
+		check = r.json(t)["order"].(map[string]any)
+
+		// The invariants: for the check, captured − refunded = paid toward
+		// it (tips apart); for every payment, refunds ≤ captured.
+		var captured, refunded, tips, refundedTips int64
+		for _, x := range s.call("GET", "/api/v1/payments?order_id="+id, tl.maya, nil).json(t)["payments"].([]any) {
+			p := x.(map[string]any)
+			if amount(p["refunded"]) > amount(p["amount"])+amount(p["tip"]) {
+				t.Fatalf("payment %v refunded %d of %d + %d", p["id"], amount(p["refunded"]), amount(p["amount"]), amount(p["tip"]))
+			}
+			captured += amount(p["amount"])
+			tips += amount(p["tip"])
+			fromAmount := min(amount(p["refunded"]), amount(p["amount"]))
+			refunded += fromAmount
+			refundedTips += amount(p["refunded"]) - fromAmount
+		}
+		if p, _, _, t2 := paid(check); p != captured-refunded || t2 != tips-refundedTips {
+			t.Fatalf("check paid %d tips %d; payments captured %d − refunded %d, tips %d − %d", p, t2, captured, refunded, tips, refundedTips)
+		}
+		if n := len(s.call("GET", "/api/v1/refunds?drawer_session_id="+tl.session+"&status=succeeded", tl.maya, nil).json(t)["refunds"].([]any)); n != 1 {
+			t.Fatalf("%d refunds listed for the drawer session, want 1", n)
+		}
+	})
+}

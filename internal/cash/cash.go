@@ -94,8 +94,8 @@ func (s *Session) summary(x Sums) *Summary {
 	return &Summary{Float: s.Float, CashSales: m(x.CashSales), CashRefunds: m(x.CashRefunds), PaidIn: m(x.PaidIn), PaidOut: m(x.PaidOut),
 		Expected: m(s.Float.Amount + x.CashSales - x.CashRefunds + x.PaidIn - x.PaidOut), Payments: x.Payments, NoSales: x.NoSales,
 		How: "float from the session; cash_sales = Σ (amount + tip) of GET /api/v1/payments?drawer_session_id=" + s.ID +
-			" with method cash and status captured, partially_refunded or refunded; paid_in, paid_out and no_sales from GET /api/v1/cash-drawers/" +
-			s.DrawerID + "/sessions/" + s.ID + "/movements"}
+			"&method=cash&status=captured,partially_refunded,refunded; cash_refunds = Σ amount of GET /api/v1/refunds?drawer_session_id=" + s.ID +
+			"&status=succeeded; paid_in, paid_out and no_sales from GET /api/v1/cash-drawers/" + s.DrawerID + "/sessions/" + s.ID + "/movements"}
 }
 
 // Movement kinds.

@@ -193,3 +193,90 @@ type pathIDKey struct {
 	IdempotencyKey string `header:"Idempotency-Key" required:"false" maxLength:"255"`
 	ID             string `path:"id" maxLength:"64"`
 }
+
+type refundCreateInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" required:"false" maxLength:"255"`
+	PaymentID      string `path:"id" maxLength:"64"`
+	Body           struct {
+		ID       string       `json:"id,omitempty" required:"false" maxLength:"64" doc:"optional client-chosen ID (rfd_ + ULID): a retry with it finds the refund made the first time"`
+		Amount   *money.Money `json:"amount,omitempty" required:"false" doc:"everything not yet refunded if left out"`
+		Reason   string       `json:"reason" maxLength:"200" example:"dish sent back"`
+		DrawerID string       `json:"drawer_id,omitempty" required:"false" maxLength:"64" doc:"cash: the drawer paid out of; the location's only open one if left out"`
+	}
+}
+
+type refundResult struct {
+	Refund  *payment.Refund  `json:"refund"`
+	Payment *payment.Payment `json:"payment"`
+	Order   *order.Order     `json:"order"`
+}
+
+type refundResultOutput struct {
+	Status int
+	Body   refundResult
+}
+
+type refundListInput struct {
+	PaymentID       string `query:"payment_id" maxLength:"64"`
+	LocationID      string `query:"location_id" maxLength:"64"`
+	BusinessDate    string `query:"business_date" maxLength:"10" doc:"the day refunded, YYYY-MM-DD"`
+	DrawerSessionID string `query:"drawer_session_id" maxLength:"64"`
+	Status          string `query:"status" enum:"pending,succeeded,failed" required:"false"`
+	Cursor          string `query:"cursor" maxLength:"64"`
+	Limit           int    `query:"limit" minimum:"1" maximum:"500" default:"100"`
+}
+
+type refundListOutput struct {
+	Body struct {
+		Refunds    []*payment.Refund `json:"refunds" doc:"oldest first"`
+		NextCursor string            `json:"next_cursor,omitempty"`
+	}
+}
+
+func (s *Server) routeRefunds() {
+	tags := []string{"Payments"}
+	huma.Register(s.api, huma.Operation{
+		OperationID: "refund-create", Method: http.MethodPost, Path: "/api/v1/payments/{id}/refunds", Tags: tags,
+		Summary: "Refund a payment, in full or in part",
+		Description: "Never more than was captured less what was refunded; a reason is required. Needs payment.refund, or a manager's " +
+			"approval in the Fynlo-Approval header (the approver is recorded). A card is refunded through its provider, with the refund's ID " +
+			"as the idempotency key; cash is paid out of an open drawer and counted against it.",
+		DefaultStatus: http.StatusCreated, Security: bearer, Errors: []int{401, 403, 404, 409, 422, 503},
+	}, s.handleRefundCreate)
+	huma.Register(s.api, huma.Operation{
+		OperationID: "refund-list", Method: http.MethodGet, Path: "/api/v1/refunds", Tags: tags,
+		Summary: "List refunds", Security: bearer, Errors: []int{401, 404, 422},
+	}, s.handleRefundList)
+}
+
+func (s *Server) handleRefundCreate(ctx context.Context, in *refundCreateInput) (*refundResultOutput, error) {
+	a, err := s.actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := in.Body
+	r, p, o, created, err := s.pay.Refund(ctx, a, in.PaymentID, payment.RefundInput{ID: b.ID, Amount: b.Amount, Reason: b.Reason, DrawerID: b.DrawerID})
+	if err != nil {
+		return nil, problemFor(ctx, s.logger, err)
+	}
+	out := &refundResultOutput{Status: http.StatusOK, Body: refundResult{Refund: r, Payment: p, Order: o}}
+	if created {
+		out.Status = http.StatusCreated
+	}
+	return out, nil
+}
+
+func (s *Server) handleRefundList(ctx context.Context, in *refundListInput) (*refundListOutput, error) {
+	a, err := s.actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.pay.Refunds(ctx, a, payment.RefundFilter{PaymentID: in.PaymentID, LocationID: in.LocationID, BusinessDate: in.BusinessDate,
+		DrawerSessionID: in.DrawerSessionID, Status: in.Status, After: in.Cursor, Limit: in.Limit + 1})
+	if err != nil {
+		return nil, problemFor(ctx, s.logger, err)
+	}
+	out := &refundListOutput{}
+	out.Body.Refunds, out.Body.NextCursor = page(rs, in.Limit, func(r *payment.Refund) string { return r.ID })
+	return out, nil
+}

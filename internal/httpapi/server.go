@@ -136,6 +136,7 @@ func New(cfg Config, d Deps) *Server {
 	s.routeOrders()
 	s.routeKitchen()
 	s.routePayments()
+	s.routeRefunds()
 	s.routeCash()
 
 	for _, item := range s.api.OpenAPI().Paths {

@@ -38,6 +38,7 @@ const (
 	Station       = "kst"
 	Ticket        = "tkt"
 	Payment       = "pay"
+	Refund        = "rfd"
 	Drawer        = "drw"
 	DrawerSession = "dss"
 	Movement      = "dmv"

@@ -95,6 +95,7 @@ type Payment struct {
 	Tendered        *money.Money `json:"tendered,omitempty" doc:"cash handed over"`
 	Change          money.Money  `json:"change" doc:"cash handed back"`
 	Refunded        money.Money  `json:"refunded"`
+	RefundPending   money.Money  `json:"refund_pending" doc:"refunds asked of the provider and not yet answered"`
 	ManualCapture   bool         `json:"manual_capture" doc:"authorised now, captured later (a bar tab, a tip to add)"`
 	Card            *Card        `json:"card,omitempty"`
 	PaymentMethod   string       `json:"payment_method,omitempty" doc:"the provider's payment method the card came as (pm_…)"`

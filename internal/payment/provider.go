@@ -111,3 +111,8 @@ func (s Simulated) Capture(_ context.Context, ref string, _ money.Money, _ strin
 func (s Simulated) Cancel(_ context.Context, ref, _ string) (ChargeResult, error) {
 	return ChargeResult{Ref: ref, Status: StatusCancelled}, nil
 }
+
+// Refund implements Refunder.
+func (s Simulated) Refund(_ context.Context, _ string, _ money.Money, key string) (RefundResult, error) {
+	return RefundResult{Ref: "sim_re_" + s.ref(key)[4:], Status: RefundSucceeded}, nil
+}

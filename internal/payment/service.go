@@ -16,6 +16,8 @@ import (
 // Service applies the rules of payments.
 type Service struct {
 	store     Store
+	refunds   RefundStore
+	approver  Approver
 	orders    Orders
 	locations order.Locations
 	drawers   Drawers
@@ -23,9 +25,22 @@ type Service struct {
 	now       func() time.Time
 }
 
-// NewService returns a Service taking cards through card.
-func NewService(store Store, orders Orders, locations order.Locations, drawers Drawers, card CardProvider, now func() time.Time) *Service {
-	return &Service{store: store, orders: orders, locations: locations, drawers: drawers, card: card, now: now}
+// Deps are what a Service needs.
+type Deps struct {
+	Store     Store
+	Refunds   RefundStore
+	Orders    Orders
+	Locations order.Locations
+	Drawers   Drawers
+	Approver  Approver
+	Card      CardProvider // cards go through it
+	Now       func() time.Time
+}
+
+// NewService returns a Service.
+func NewService(d Deps) *Service {
+	return &Service{store: d.Store, refunds: d.Refunds, approver: d.Approver, orders: d.Orders, locations: d.Locations, drawers: d.Drawers,
+		card: d.Card, now: d.Now}
 }
 
 // CardProviderName is the name of the provider cards go through.
@@ -91,7 +106,7 @@ func (s *Service) Pay(ctx context.Context, a order.Actor, orderID string, in Pay
 	now := s.now().UTC()
 	p = &Payment{ID: in.ID, OrgID: a.OrgID, LocationID: cur.LocationID, OrderID: orderID, BusinessDate: loc.BusinessDate(now),
 		Method: in.Method, Provider: string(MethodCash), Amount: zero(cur.Currency), Tip: zero(cur.Currency), Change: zero(cur.Currency),
-		Refunded: zero(cur.Currency), ManualCapture: in.ManualCapture, PaymentMethod: in.PaymentMethod, EmployeeID: a.UserID,
+		Refunded: zero(cur.Currency), RefundPending: zero(cur.Currency), ManualCapture: in.ManualCapture, PaymentMethod: in.PaymentMethod, EmployeeID: a.UserID,
 		History: []Transition{}, Version: 1, CreatedAt: now, UpdatedAt: now}
 	if in.Method == MethodCard {
 		p.Provider = s.card.Name()

@@ -122,12 +122,16 @@ func sessionSums(ctx context.Context, q interface {
 		orgID, sessionID).Scan(&x.Payments, &x.CashSales); err != nil {
 		return x, err
 	}
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM refunds
+		WHERE org_id = $1 AND drawer_session_id = $2 AND method = 'cash' AND status = 'succeeded'`,
+		orgID, sessionID).Scan(&x.CashRefunds); err != nil {
+		return x, err
+	}
 	err := q.QueryRowContext(ctx, `SELECT
 		COALESCE(SUM(CASE WHEN kind = 'paid_in' THEN amount ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN kind = 'paid_out' THEN amount ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN kind = 'cash_refund' THEN amount ELSE 0 END), 0),
 		COUNT(CASE WHEN kind = 'no_sale' THEN 1 END)
-		FROM drawer_movements WHERE org_id = $1 AND session_id = $2`, orgID, sessionID).Scan(&x.PaidIn, &x.PaidOut, &x.CashRefunds, &x.NoSales)
+		FROM drawer_movements WHERE org_id = $1 AND session_id = $2`, orgID, sessionID).Scan(&x.PaidIn, &x.PaidOut, &x.NoSales)
 	return x, err
 }
 

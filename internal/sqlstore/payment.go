@@ -34,18 +34,8 @@ func (db *DB) CreatePayment(ctx context.Context, p *payment.Payment, apply func(
 			return err
 		}
 		if p.DrawerSessionID != "" {
-			// The drawer may have been closed since the payment was
-			// asked for: cash counted into a closed drawer is lost.
-			var status string
-			// Shared: cash payments into one drawer go on side by side; a
-			// close, which locks it for update, waits for them.
-			err := tx.QueryRowContext(ctx, `SELECT status FROM drawer_sessions WHERE org_id = $1 AND id = $2`+db.forShare(),
-				p.OrgID, p.DrawerSessionID).Scan(&status)
-			if err != nil {
-				return notFound(err, "drawer session")
-			}
-			if status != "open" {
-				return apperr.New(apperr.Conflict, "drawer_closed", "the drawer session was closed; open the drawer again")
+			if err := tx.checkSessionOpen(ctx, db, p.OrgID, p.DrawerSessionID); err != nil {
+				return err
 			}
 		}
 		if err := apply(p, lo.Order); err != nil {
@@ -81,6 +71,51 @@ func (tx *Tx) savePaidOrder(ctx context.Context, lo lockedOrder) error {
 	return tx.saveChange(ctx, lo.Order, &order.Change{Event: order.EventOrderUpdated}, lo.stored, nil)
 }
 
+// savePayment writes a changed payment with its event.
+func (tx *Tx) savePayment(ctx context.Context, p *payment.Payment) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = $1, amount = $2, tip = $3, change_given = $4, refunded = $5,
+		body = $6, version = $7, updated_at = $8 WHERE org_id = $9 AND id = $10`,
+		string(p.Status), p.Amount.Amount, p.Tip.Amount, p.Change.Amount, p.Refunded.Amount, paymentBody(p), p.Version,
+		ts(p.UpdatedAt), p.OrgID, p.ID); err != nil {
+		return err
+	}
+	return tx.emit(ctx, p.OrgID, payment.EventPaymentUpdated, p.LocationID, p.ID, p, p.UpdatedAt)
+}
+
+// lockPayment loads a payment and its check, locked: the check first, as
+// every writer of both takes them, so none waits for another in a circle.
+func (tx *Tx) lockPayment(ctx context.Context, db *DB, orgID, id string) (*payment.Payment, lockedOrder, error) {
+	var orderID string
+	if err := tx.QueryRowContext(ctx, `SELECT order_id FROM payments WHERE org_id = $1 AND id = $2`, orgID, id).Scan(&orderID); err != nil {
+		return nil, lockedOrder{}, notFound(err, "payment")
+	}
+	lo, err := tx.lockOrder(ctx, db, orgID, orderID)
+	if err != nil {
+		return nil, lockedOrder{}, err
+	}
+	p, err := scanPayment(tx.QueryRowContext(ctx, `SELECT body FROM payments WHERE org_id = $1 AND id = $2`+db.forUpdate(), orgID, id))
+	if err != nil {
+		return nil, lockedOrder{}, notFound(err, "payment")
+	}
+	return p, lo, nil
+}
+
+// checkSessionOpen refuses cash into or out of a drawer session that was
+// closed since the request began. Shared: cash payments into one drawer go
+// on side by side; a close, which locks it for update, waits for them.
+func (tx *Tx) checkSessionOpen(ctx context.Context, db *DB, orgID, sessionID string) error {
+	var status string
+	err := tx.QueryRowContext(ctx, `SELECT status FROM drawer_sessions WHERE org_id = $1 AND id = $2`+db.forShare(),
+		orgID, sessionID).Scan(&status)
+	if err != nil {
+		return notFound(err, "drawer session")
+	}
+	if status != "open" {
+		return apperr.New(apperr.Conflict, "drawer_closed", "the drawer session was closed; open the drawer again")
+	}
+	return nil
+}
+
 func paymentBody(p *payment.Payment) string {
 	b, err := json.Marshal(p)
 	if err != nil {
@@ -94,18 +129,10 @@ func (db *DB) UpdatePayment(ctx context.Context, orgID, id string, update func(*
 	var p *payment.Payment
 	var o *order.Order
 	err := db.inTx(ctx, func(tx *Tx) error {
-		// The check first, then the payment: every writer of both takes
-		// them in this order, so none waits for the other in a circle.
-		var orderID string
-		if err := tx.QueryRowContext(ctx, `SELECT order_id FROM payments WHERE org_id = $1 AND id = $2`, orgID, id).Scan(&orderID); err != nil {
-			return notFound(err, "payment")
-		}
-		lo, err := tx.lockOrder(ctx, db, orgID, orderID)
-		if err != nil {
+		var lo lockedOrder
+		var err error
+		if p, lo, err = tx.lockPayment(ctx, db, orgID, id); err != nil {
 			return err
-		}
-		if p, err = scanPayment(tx.QueryRowContext(ctx, `SELECT body FROM payments WHERE org_id = $1 AND id = $2`+db.forUpdate(), orgID, id)); err != nil {
-			return notFound(err, "payment")
 		}
 		o = lo.Order
 		before, orderBefore := p.Version, o.Version
@@ -113,13 +140,7 @@ func (db *DB) UpdatePayment(ctx context.Context, orgID, id string, update func(*
 			return err
 		}
 		if p.Version != before {
-			if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = $1, amount = $2, tip = $3, change_given = $4, refunded = $5,
-				body = $6, version = $7, updated_at = $8 WHERE org_id = $9 AND id = $10`,
-				string(p.Status), p.Amount.Amount, p.Tip.Amount, p.Change.Amount, p.Refunded.Amount, paymentBody(p), p.Version,
-				ts(p.UpdatedAt), orgID, id); err != nil {
-				return err
-			}
-			if err := tx.emit(ctx, orgID, payment.EventPaymentUpdated, p.LocationID, p.ID, p, p.UpdatedAt); err != nil {
+			if err := tx.savePayment(ctx, p); err != nil {
 				return err
 			}
 		}

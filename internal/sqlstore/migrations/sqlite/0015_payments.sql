@@ -64,3 +64,23 @@ CREATE TABLE payments (
 CREATE INDEX payments_order ON payments (order_id, id);
 CREATE INDEX payments_location ON payments (org_id, location_id, business_date, id);
 CREATE INDEX payments_session ON payments (drawer_session_id);
+
+-- Money given back, on the day it was given back.
+CREATE TABLE refunds (
+    id                TEXT PRIMARY KEY,
+    org_id            TEXT NOT NULL REFERENCES organizations (id),
+    location_id       TEXT NOT NULL REFERENCES locations (id),
+    payment_id        TEXT NOT NULL REFERENCES payments (id),
+    order_id          TEXT NOT NULL REFERENCES orders (id),
+    business_date     TEXT NOT NULL,
+    method            TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    amount            INTEGER NOT NULL,
+    drawer_session_id TEXT REFERENCES drawer_sessions (id),
+    body              TEXT NOT NULL,
+    created_at        TIMESTAMP NOT NULL,
+    updated_at        TIMESTAMP NOT NULL
+);
+CREATE INDEX refunds_payment ON refunds (payment_id, id);
+CREATE INDEX refunds_location ON refunds (org_id, location_id, business_date, id);
+CREATE INDEX refunds_session ON refunds (drawer_session_id);
