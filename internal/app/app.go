@@ -119,10 +119,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	cashSvc := cash.NewService(db, tenants, authSvc, clock)
 	// No card provider is configured yet: cards go through the simulated
 	// one, which charges nothing and says so on every payment.
-	payments := payment.NewService(payment.Deps{Store: db, Refunds: db, Orders: orders, Locations: tenants, Drawers: cashSvc,
+	payments := payment.NewService(payment.Deps{Store: db, Refunds: db, Fees: db, Ledger: db, Orders: orders, Locations: tenants, Drawers: cashSvc,
 		Approver: authSvc, Card: payment.Simulated{}, Now: clock})
 	a.API = httpapi.New(httpapi.Config{Version: Version, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
-		TrustProxyHeaders: cfg.TrustProxy}, httpapi.Deps{
+		TrustProxyHeaders: cfg.TrustProxy, PlatformAdmins: cfg.PlatformAdmins}, httpapi.Deps{
 		Logger: logger, Auth: authSvc, Tenants: tenants, Audit: audit.NewService(db), Menu: menuSvc, Orders: orders, Kitchen: kitchenSvc, Payments: payments, Cash: cashSvc, Idempotency: a.idem,
 		Events: db, Hub: hub, Ready: a.ready, Registry: reg,
 	})

@@ -32,6 +32,7 @@ type Config struct {
 	AutoMigrate     bool          // FYNLO_AUTO_MIGRATE
 	SMTPURL         string        // FYNLO_SMTP_URL
 	Demo            bool          // FYNLO_DEMO
+	PlatformAdmins  []string      // FYNLO_PLATFORM_ADMINS
 
 	// PasswordCost overrides the argon2id cost; not a flag, for tests.
 	PasswordCost *auth.PasswordParams
@@ -56,6 +57,7 @@ var settings = []setting{
 	{"shutdown-timeout", "FYNLO_SHUTDOWN_TIMEOUT", "20s", "how long a stopping server waits for requests in flight"},
 	{"auto-migrate", "FYNLO_AUTO_MIGRATE", "true", "apply database migrations when serve starts"},
 	{"demo", "FYNLO_DEMO", "false", "seed the demo restaurant on start if it is not there (sign-ins in the README)"},
+	{"platform-admins", "FYNLO_PLATFORM_ADMINS", "", "comma-separated emails of Fynlo's own staff accounts who may read platform-wide figures (platform revenue)"},
 	{"smtp-url", "FYNLO_SMTP_URL", "", "smtp://user:password@host:port?from=address for outgoing mail (password resets); empty logs mail instead"},
 }
 
@@ -119,6 +121,14 @@ func ParseConfigFlags(fs *flag.FlagSet, args []string, getenv func(string) strin
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("log-level"))); err != nil {
 		bad("log-level", "must be debug, info, warn or error")
+	}
+	for _, e := range strings.Split(get("platform-admins"), ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			if !strings.Contains(e, "@") {
+				bad("platform-admins", "must be email addresses, comma-separated")
+			}
+			c.PlatformAdmins = append(c.PlatformAdmins, e)
+		}
 	}
 	for _, o := range strings.Split(get("cors-origins"), ",") {
 		if o = strings.TrimSpace(o); o != "" {

@@ -426,3 +426,95 @@ func TestRefunds(t *testing.T) {
 		}
 	})
 }
+
+// TestFeesAndPlatformRevenue: a location's fee schedule, the quote that
+// ranks methods by what they cost the restaurant, the UK ban on
+// surcharges, and Fynlo's platform fee taken with payments, given back
+// with refunds and summed for platform administrators.
+func TestFeesAndPlatformRevenue(t *testing.T) {
+	engines(t, func(t *testing.T, cfg app.Config) {
+		cfg.PlatformAdmins = []string{"ops@fynlo.example"}
+		tl := openTill(t, cfg)
+		s := tl.s
+		feesPath := "/api/v1/locations/" + tl.loc + "/fees"
+		fs := s.call("GET", feesPath, tl.tom, nil).json(t)
+		card := fs["card"].(map[string]any)
+		if card["rate_bp"].(float64) != 290 || amount(card["fixed"]) != 30 || fs["platform_bp"].(float64) != 100 || fs["policy"] != "absorb" {
+			t.Fatalf("default fees %v", fs)
+		}
+
+		// £47.60: open banking 0.2% (10p) + 1% (48p) against card 2.9% + 30p (£1.68) + 48p.
+		q := s.call("POST", "/api/v1/fees/quote", tl.tom, map[string]any{"amount": gbp(4760)})
+		if q.Status != 200 {
+			t.Fatalf("quote: %d %s", q.Status, q.Body)
+		}
+		methods := q.json(t)["methods"].([]any)
+		want := []struct {
+			method       string
+			cost, saving int64
+		}{{"cash", 0, 216}, {"open_banking", 58, 158}, {"card", 216, 0}}
+		for i, w := range want {
+			m := methods[i].(map[string]any)
+			if m["method"] != w.method || amount(m["cost"]) != w.cost || amount(m["saving_vs_card"]) != w.saving || amount(m["net"]) != 4760-w.cost {
+				t.Fatalf("quote[%d] = %v, want %s costing %d saving %d", i, m, w.method, w.cost, w.saving)
+			}
+		}
+		expectProblem(t, s.call("POST", "/api/v1/fees/quote", tl.tom, map[string]any{"amount": gbp(0)}), 422, "invalid_field", "amount.amount")
+
+		// Passing card fees on to guests is refused in the UK; absorbing a new rate is fine.
+		put := map[string]any{"version": 0, "card": map[string]any{"rate_bp": 175, "fixed": gbp(20)},
+			"open_banking": map[string]any{"rate_bp": 20, "fixed": gbp(0)}, "platform_bp": 100, "policy": "pass_on"}
+		expectProblem(t, s.call("PUT", feesPath, tl.owner, put), 422, "invalid_field", "policy")
+		expectProblem(t, s.call("PUT", feesPath, tl.tom, put), 403, "permission_denied")
+		put["policy"] = "absorb"
+		if r := s.call("PUT", feesPath, tl.owner, put); r.Status != 200 || r.json(t)["version"].(float64) != 1 {
+			t.Fatalf("set fees: %d %s", r.Status, r.Body)
+		}
+		expectProblem(t, s.call("PUT", feesPath, tl.owner, put), 409, "version_conflict")
+
+		// A card payment carries its fees; cash carries none.
+		o := tl.openCheck(t, tl.tom, 2)
+		id := o["id"].(string)
+		pc, _ := tl.pay(t, tl.tom, id, map[string]any{"method": "card", "amount": gbp(1000), "tip": gbp(200)}, 201)
+		if amount(pc["processing_fee"]) != 1200*175/10000+20 || amount(pc["platform_fee"]) != 12 || amount(pc["surcharge"]) != 0 {
+			t.Fatalf("card fees: processing %v platform %v surcharge %v", pc["processing_fee"], pc["platform_fee"], pc["surcharge"])
+		}
+		cash, _ := tl.pay(t, tl.tom, id, map[string]any{"method": "cash"}, 201)
+		if amount(cash["platform_fee"]) != 0 || amount(cash["processing_fee"]) != 0 {
+			t.Fatalf("cash fees: %v %v", cash["processing_fee"], cash["platform_fee"])
+		}
+		// Refunds give Fynlo's share back: in proportion, then the rest.
+		refund := func(minor int64) map[string]any {
+			r := s.call("POST", "/api/v1/payments/"+pc["id"].(string)+"/refunds", tl.maya, map[string]any{"amount": gbp(minor), "reason": "comped later"})
+			if r.Status != 201 {
+				t.Fatalf("refund: %d %s", r.Status, r.Body)
+			}
+			return r.json(t)["refund"].(map[string]any)
+		}
+		if r := refund(500); amount(r["platform_fee"]) != -5 {
+			t.Fatalf("£5 of £12 refunded gives back %v of the 12p fee, want -5", r["platform_fee"])
+		}
+		if r := refund(700); amount(r["platform_fee"]) != -7 {
+			t.Fatalf("the rest refunded gives back %v, want -7", r["platform_fee"])
+		}
+
+		// Platform revenue: for Fynlo's administrators only.
+		date := pc["business_date"].(string)
+		path := "/api/v1/platform/revenue?from=" + date + "&to=" + date
+		expectProblem(t, s.call("GET", path, tl.owner, nil), 403, "not_platform_admin")
+		ops := s.signup("ops@fynlo.example")
+		rev := s.call("GET", path, ops.Token, nil)
+		if rev.Status != 200 {
+			t.Fatalf("revenue: %d %s", rev.Status, rev.Body)
+		}
+		orgs := rev.json(t)["organizations"].([]any)
+		if len(orgs) != 1 {
+			t.Fatalf("revenue for %d organizations, want 1: %s", len(orgs), rev.Body)
+		}
+		r := orgs[0].(map[string]any)
+		if r["fees"].(float64) != 12 || r["reversed"].(float64) != 12 || r["net"].(float64) != 0 || r["entries"].(float64) != 3 {
+			t.Fatalf("revenue %v, want fees 12, reversed 12, net 0 over 3 entries", r)
+		}
+		expectProblem(t, s.call("GET", "/api/v1/platform/revenue?from=2026-13-01&to="+date, ops.Token, nil), 422, "invalid_field", "from")
+	})
+}

@@ -39,6 +39,7 @@ type Config struct {
 	MaxBodyBytes      int64    // request body cap; 413 past it
 	CORSOrigins       []string // allowed browser origins; "*" for any
 	TrustProxyHeaders bool     // take the client address from X-Forwarded-For
+	PlatformAdmins    []string // emails of the users who may read platform-wide figures
 }
 
 // Deps are the services the API calls.
@@ -137,6 +138,7 @@ func New(cfg Config, d Deps) *Server {
 	s.routeKitchen()
 	s.routePayments()
 	s.routeRefunds()
+	s.routeFees()
 	s.routeCash()
 
 	for _, item := range s.api.OpenAPI().Paths {

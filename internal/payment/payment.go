@@ -82,38 +82,76 @@ type Failure struct {
 
 // Payment is money taken (or being taken) toward a check.
 type Payment struct {
-	ID              string       `json:"id"`
-	OrgID           string       `json:"organization_id"`
-	LocationID      string       `json:"location_id"`
-	OrderID         string       `json:"order_id"`
-	BusinessDate    string       `json:"business_date"`
-	Method          Method       `json:"method" enum:"cash,card"`
-	Provider        string       `json:"provider" doc:"cash, simulated (no card provider configured) or stripe"`
-	Status          Status       `json:"status" enum:"pending,requires_action,authorized,captured,failed,cancelled,partially_refunded,refunded"`
-	Amount          money.Money  `json:"amount" doc:"toward the check's total"`
-	Tip             money.Money  `json:"tip" doc:"on top of the amount; for the check's server"`
-	Tendered        *money.Money `json:"tendered,omitempty" doc:"cash handed over"`
-	Change          money.Money  `json:"change" doc:"cash handed back"`
-	Refunded        money.Money  `json:"refunded"`
-	RefundPending   money.Money  `json:"refund_pending" doc:"refunds asked of the provider and not yet answered"`
-	ManualCapture   bool         `json:"manual_capture" doc:"authorised now, captured later (a bar tab, a tip to add)"`
-	Card            *Card        `json:"card,omitempty"`
-	PaymentMethod   string       `json:"payment_method,omitempty" doc:"the provider's payment method the card came as (pm_…)"`
-	ProviderRef     string       `json:"provider_ref,omitempty" doc:"the provider's ID (a Stripe PaymentIntent)"`
-	ClientSecret    string       `json:"client_secret,omitempty" doc:"for the app to finish 3-D Secure with the provider's SDK"`
-	Failure         *Failure     `json:"failure,omitempty"`
-	DrawerSessionID string       `json:"drawer_session_id,omitempty" doc:"the drawer session a cash payment went into"`
-	EmployeeID      string       `json:"employee_id,omitempty" doc:"who took it"`
-	ServerID        string       `json:"server_id,omitempty" doc:"the check's server, whom the tip is for"`
-	History         []Transition `json:"history" doc:"every change of status, oldest first"`
-	Version         int64        `json:"version"`
-	CreatedAt       time.Time    `json:"created_at"`
-	UpdatedAt       time.Time    `json:"updated_at"`
+	ID            string       `json:"id"`
+	OrgID         string       `json:"organization_id"`
+	LocationID    string       `json:"location_id"`
+	OrderID       string       `json:"order_id"`
+	BusinessDate  string       `json:"business_date"`
+	Method        Method       `json:"method" enum:"cash,card"`
+	Provider      string       `json:"provider" doc:"cash, simulated (no card provider configured) or stripe"`
+	Status        Status       `json:"status" enum:"pending,requires_action,authorized,captured,failed,cancelled,partially_refunded,refunded"`
+	Amount        money.Money  `json:"amount" doc:"toward the check's total"`
+	Tip           money.Money  `json:"tip" doc:"on top of the amount; for the check's server"`
+	Surcharge     money.Money  `json:"surcharge" doc:"card fees passed on to the guest, disclosed; 0 where the restaurant absorbs them or the law bans it"`
+	Tendered      *money.Money `json:"tendered,omitempty" doc:"cash handed over"`
+	Change        money.Money  `json:"change" doc:"cash handed back"`
+	Refunded      money.Money  `json:"refunded"`
+	RefundPending money.Money  `json:"refund_pending" doc:"refunds asked of the provider and not yet answered"`
+	ProcessingFee money.Money  `json:"processing_fee" doc:"the processor's fee, from the location's fee schedule, once captured"`
+	PlatformFee   money.Money  `json:"platform_fee" doc:"Fynlo's platform fee, once captured"`
+	// PlatformFeeReversed is the part of the platform fee given back with
+	// refunds.
+	PlatformFeeReversed money.Money  `json:"platform_fee_reversed"`
+	ManualCapture       bool         `json:"manual_capture" doc:"authorised now, captured later (a bar tab, a tip to add)"`
+	Card                *Card        `json:"card,omitempty"`
+	PaymentMethod       string       `json:"payment_method,omitempty" doc:"the provider's payment method the card came as (pm_…)"`
+	ProviderRef         string       `json:"provider_ref,omitempty" doc:"the provider's ID (a Stripe PaymentIntent)"`
+	ClientSecret        string       `json:"client_secret,omitempty" doc:"for the app to finish 3-D Secure with the provider's SDK"`
+	Failure             *Failure     `json:"failure,omitempty"`
+	DrawerSessionID     string       `json:"drawer_session_id,omitempty" doc:"the drawer session a cash payment went into"`
+	EmployeeID          string       `json:"employee_id,omitempty" doc:"who took it"`
+	ServerID            string       `json:"server_id,omitempty" doc:"the check's server, whom the tip is for"`
+	History             []Transition `json:"history" doc:"every change of status, oldest first"`
+	Version             int64        `json:"version"`
+	CreatedAt           time.Time    `json:"created_at"`
+	UpdatedAt           time.Time    `json:"updated_at"`
+
+	// Ledger is the platform-fee entries this change adds; the store
+	// writes them with the payment.
+	Ledger []LedgerEntry `json:"-"`
 }
 
-// Taken is what the guest paid in all: the amount and the tip.
+// LedgerEntry is one line of Fynlo's platform-fee ledger: the fee taken
+// with a payment, or its reversal with a refund (negative). Its ID is the
+// payment's or the refund's, so it is written once.
+type LedgerEntry struct {
+	ID           string
+	OrgID        string
+	LocationID   string
+	PaymentID    string
+	BusinessDate string
+	Amount       money.Money
+	At           time.Time
+}
+
+// Taken is what the guest paid in all: the amount, the tip and any
+// surcharge.
 func (p *Payment) Taken() money.Money {
-	return money.Money{Amount: p.Amount.Amount + p.Tip.Amount, Currency: p.Amount.Currency}
+	return money.Money{Amount: p.Amount.Amount + p.Tip.Amount + p.Surcharge.Amount, Currency: p.Amount.Currency}
+}
+
+// feeBase is what fees are charged on: the amount and the tip.
+func (p *Payment) feeBase() int64 { return p.Amount.Amount + p.Tip.Amount }
+
+// captured records the fees of a payment whose money was just taken, and
+// its platform fee in the ledger.
+func (p *Payment) captured(fs *FeeSchedule, at time.Time) {
+	p.ProcessingFee.Amount = fs.processing(p.Method, p.feeBase())
+	p.PlatformFee.Amount = fs.platform(p.Method, p.feeBase())
+	if p.PlatformFee.Amount != 0 {
+		p.Ledger = append(p.Ledger, LedgerEntry{ID: p.ID, OrgID: p.OrgID, LocationID: p.LocationID, PaymentID: p.ID,
+			BusinessDate: p.BusinessDate, Amount: p.PlatformFee, At: at})
+	}
 }
 
 // move changes the payment's status, keeping the trail.

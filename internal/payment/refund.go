@@ -36,6 +36,7 @@ type Refund struct {
 	ProviderRef     string      `json:"provider_ref,omitempty"`
 	Failure         *Failure    `json:"failure,omitempty"`
 	DrawerSessionID string      `json:"drawer_session_id,omitempty" doc:"the drawer session cash was paid out of"`
+	PlatformFee     money.Money `json:"platform_fee" doc:"Fynlo's platform fee given back with it (negative), in the ledger"`
 	By              string      `json:"by" doc:"who refunded it"`
 	ApprovedBy      string      `json:"approved_by" doc:"who allowed it: the refunder if their role may refund, or the manager whose approval they brought"`
 	CreatedAt       time.Time   `json:"created_at"`
@@ -161,7 +162,7 @@ func (s *Service) Refund(ctx context.Context, a order.Actor, paymentID string, i
 	}
 	now := s.now().UTC()
 	r := &Refund{ID: in.ID, OrgID: a.OrgID, LocationID: p.LocationID, PaymentID: p.ID, OrderID: p.OrderID, BusinessDate: loc.BusinessDate(now),
-		Method: p.Method, Status: RefundPending, Reason: in.Reason, By: a.UserID, ApprovedBy: approver, CreatedAt: now, UpdatedAt: now}
+		Method: p.Method, Status: RefundPending, Reason: in.Reason, PlatformFee: money.Money{Currency: p.Amount.Currency}, By: a.UserID, ApprovedBy: approver, CreatedAt: now, UpdatedAt: now}
 	if p.Method == MethodCash {
 		if r.DrawerSessionID, err = s.drawers.OpenSession(ctx, a.OrgID, p.LocationID, in.DrawerID); err != nil {
 			return nil, nil, nil, false, err
@@ -204,10 +205,22 @@ func (s *Service) Refund(ctx context.Context, a order.Actor, paymentID string, i
 	return r, outP, outO, true, err
 }
 
-// settleRefund takes a succeeded refund off its payment and check.
+// settleRefund takes a succeeded refund off its payment and check, and
+// gives back Fynlo's share of it: in proportion, the last refund whatever
+// is left, so a fully refunded payment leaves nothing in the ledger.
 func settleRefund(r *Refund, p *Payment, o *order.Order, by string, now time.Time) {
 	p.RefundPending.Amount -= r.Amount.Amount
 	p.Refunded.Amount += r.Amount.Amount
+	reversed := p.PlatformFee.Amount * r.Amount.Amount / max(p.feeBase(), 1) // rounds toward zero: never more than was taken
+	if p.Refunded.Amount >= p.Amount.Amount+p.Tip.Amount {
+		reversed = p.PlatformFee.Amount - p.PlatformFeeReversed.Amount
+	}
+	if reversed != 0 {
+		p.PlatformFeeReversed.Amount += reversed
+		r.PlatformFee = money.Money{Amount: -reversed, Currency: r.Amount.Currency}
+		p.Ledger = append(p.Ledger, LedgerEntry{ID: r.ID, OrgID: p.OrgID, LocationID: p.LocationID, PaymentID: p.ID,
+			BusinessDate: r.BusinessDate, Amount: r.PlatformFee, At: now})
+	}
 	to := StatusPartiallyRefunded
 	if p.Refunded.Amount >= p.Amount.Amount+p.Tip.Amount {
 		to = StatusRefunded

@@ -17,6 +17,8 @@ import (
 type Service struct {
 	store     Store
 	refunds   RefundStore
+	fees      FeeStore
+	ledger    LedgerStore
 	approver  Approver
 	orders    Orders
 	locations order.Locations
@@ -29,6 +31,8 @@ type Service struct {
 type Deps struct {
 	Store     Store
 	Refunds   RefundStore
+	Fees      FeeStore
+	Ledger    LedgerStore
 	Orders    Orders
 	Locations order.Locations
 	Drawers   Drawers
@@ -39,7 +43,7 @@ type Deps struct {
 
 // NewService returns a Service.
 func NewService(d Deps) *Service {
-	return &Service{store: d.Store, refunds: d.Refunds, approver: d.Approver, orders: d.Orders, locations: d.Locations, drawers: d.Drawers,
+	return &Service{store: d.Store, refunds: d.Refunds, fees: d.Fees, ledger: d.Ledger, approver: d.Approver, orders: d.Orders, locations: d.Locations, drawers: d.Drawers,
 		card: d.Card, now: d.Now}
 }
 
@@ -102,10 +106,16 @@ func (s *Service) Pay(ctx context.Context, a order.Actor, orderID string, in Pay
 	if err := validate(in, cur.Currency, loc.GratuityEnabled); err != nil {
 		return nil, nil, false, err
 	}
+	fs, err := s.schedule(ctx, a.OrgID, cur.LocationID, cur.Currency)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	passOn := fs.Policy == PolicyPassOn && !SurchargeBanned(loc.Country)
 
 	now := s.now().UTC()
 	p = &Payment{ID: in.ID, OrgID: a.OrgID, LocationID: cur.LocationID, OrderID: orderID, BusinessDate: loc.BusinessDate(now),
 		Method: in.Method, Provider: string(MethodCash), Amount: zero(cur.Currency), Tip: zero(cur.Currency), Change: zero(cur.Currency),
+		Surcharge: zero(cur.Currency), ProcessingFee: zero(cur.Currency), PlatformFee: zero(cur.Currency), PlatformFeeReversed: zero(cur.Currency),
 		Refunded: zero(cur.Currency), RefundPending: zero(cur.Currency), ManualCapture: in.ManualCapture, PaymentMethod: in.PaymentMethod, EmployeeID: a.UserID,
 		History: []Transition{}, Version: 1, CreatedAt: now, UpdatedAt: now}
 	if in.Method == MethodCard {
@@ -124,6 +134,9 @@ func (s *Service) Pay(ctx context.Context, a order.Actor, orderID string, in Pay
 		if err := o.Reserve(p.Amount); err != nil {
 			return err
 		}
+		if passOn && p.Method == MethodCard {
+			p.Surcharge.Amount = fs.processing(p.Method, p.feeBase()) + fs.platform(p.Method, p.feeBase())
+		}
 		p.ServerID = o.ServerID
 		if err := p.move(StatusPending, a.UserID, "", now); err != nil {
 			return err
@@ -132,6 +145,7 @@ func (s *Service) Pay(ctx context.Context, a order.Actor, orderID string, in Pay
 			if err := p.move(StatusCaptured, a.UserID, "", now); err != nil {
 				return err
 			}
+			p.captured(fs, now)
 			o.Settle(p.Amount, p.Tip, now)
 		}
 		o.Version++
@@ -146,6 +160,15 @@ func (s *Service) Pay(ctx context.Context, a order.Actor, orderID string, in Pay
 	}
 	p, o, err = s.charge(ctx, a, p, o)
 	return p, o, true, err
+}
+
+// schedule is a location's fee schedule, the defaults if it has none.
+func (s *Service) schedule(ctx context.Context, orgID, locationID, currency string) (*FeeSchedule, error) {
+	fs, err := s.fees.FindFeeSchedule(ctx, orgID, locationID)
+	if apperr.Is(err, apperr.NotFound) {
+		return DefaultFees(locationID, currency), nil
+	}
+	return fs, err
 }
 
 // validate checks a payment's input before anything is locked.
@@ -251,7 +274,7 @@ func (s *Service) charge(ctx context.Context, a order.Actor, p *Payment, o *orde
 		Metadata: map[string]string{"fynlo_payment_id": p.ID, "fynlo_order_id": p.OrderID, "fynlo_organization_id": p.OrgID}})
 	switch {
 	case err == nil:
-		return s.record(ctx, a, p.ID, res)
+		return s.record(ctx, a, p, res)
 	case apperr.Is(err, apperr.Unavailable), apperr.Is(err, apperr.Invalid):
 		// Nothing was charged: the payment failed, and the check is
 		// payable again by any method.
@@ -260,7 +283,7 @@ func (s *Service) charge(ctx context.Context, a order.Actor, p *Payment, o *orde
 		if apperr.Is(err, apperr.Invalid) && errors.As(err, &ae) {
 			failure = &Failure{Code: "invalid_request", Message: ae.Detail}
 		}
-		if _, _, rerr := s.record(ctx, a, p.ID, ChargeResult{Status: StatusFailed, Failure: failure}); rerr != nil {
+		if _, _, rerr := s.record(ctx, a, p, ChargeResult{Status: StatusFailed, Failure: failure}); rerr != nil {
 			return nil, nil, rerr
 		}
 		return nil, nil, err
@@ -289,9 +312,13 @@ func (s *Service) resume(ctx context.Context, a order.Actor, p *Payment) (*Payme
 // record applies a provider's answer to a payment still waiting for one.
 // An answer that arrives after another (a retry's, a webhook's) changes
 // nothing.
-func (s *Service) record(ctx context.Context, a order.Actor, paymentID string, res ChargeResult) (*Payment, *order.Order, error) {
+func (s *Service) record(ctx context.Context, a order.Actor, paid *Payment, res ChargeResult) (*Payment, *order.Order, error) {
+	fs, err := s.schedule(ctx, a.OrgID, paid.LocationID, paid.Amount.Currency)
+	if err != nil {
+		return nil, nil, err
+	}
 	now := s.now().UTC()
-	return s.store.UpdatePayment(ctx, a.OrgID, paymentID, func(p *Payment, o *order.Order) error {
+	return s.store.UpdatePayment(ctx, a.OrgID, paid.ID, func(p *Payment, o *order.Order) error {
 		if p.Status != StatusPending && !(p.Status == StatusRequiresAction && res.Status != StatusRequiresAction) {
 			return nil
 		}
@@ -307,6 +334,7 @@ func (s *Service) record(ctx context.Context, a order.Actor, paymentID string, r
 		}
 		switch res.Status {
 		case StatusCaptured:
+			p.captured(fs, now)
 			o.Settle(p.Amount, p.Tip, now)
 		case StatusFailed, StatusCancelled:
 			p.Failure = res.Failure
@@ -350,7 +378,18 @@ func (s *Service) Capture(ctx context.Context, a order.Actor, paymentID string, 
 		}
 		tip = *in.Tip
 	}
-	res, err := s.card.Capture(ctx, p.ProviderRef, money.Money{Amount: p.Amount.Amount + tip.Amount, Currency: p.Amount.Currency}, p.ID+":capture")
+	fs, err := s.schedule(ctx, a.OrgID, p.LocationID, p.Amount.Currency)
+	if err != nil {
+		return nil, nil, err
+	}
+	// A surcharge passed on follows the new tip.
+	surcharge := p.Surcharge
+	if surcharge.Amount != 0 {
+		base := p.Amount.Amount + tip.Amount
+		surcharge.Amount = fs.processing(p.Method, base) + fs.platform(p.Method, base)
+	}
+	res, err := s.card.Capture(ctx, p.ProviderRef, money.Money{Amount: p.Amount.Amount + tip.Amount + surcharge.Amount, Currency: p.Amount.Currency},
+		p.ID+":capture")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -363,10 +402,11 @@ func (s *Service) Capture(ctx context.Context, a order.Actor, paymentID string, 
 		if tip.Amount != p.Tip.Amount {
 			note = "tip adjusted from " + p.Tip.Decimal() + " to " + tip.Decimal()
 		}
-		p.Tip = tip
+		p.Tip, p.Surcharge = tip, surcharge
 		if err := p.move(StatusCaptured, a.UserID, note, now); err != nil {
 			return err
 		}
+		p.captured(fs, now)
 		o.Settle(p.Amount, p.Tip, now)
 		p.Version++
 		o.Version++

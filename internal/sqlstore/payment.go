@@ -54,6 +54,9 @@ func (db *DB) CreatePayment(ctx context.Context, p *payment.Payment, apply func(
 		} else if n == 0 {
 			return apperr.New(apperr.Conflict, "already_exists", "a payment with this ID exists; choose another ID or none")
 		}
+		if err := tx.writeLedger(ctx, p); err != nil {
+			return err
+		}
 		if err := tx.emit(ctx, p.OrgID, payment.EventPaymentCreated, p.LocationID, p.ID, p, p.UpdatedAt); err != nil {
 			return err
 		}
@@ -77,6 +80,9 @@ func (tx *Tx) savePayment(ctx context.Context, p *payment.Payment) error {
 		body = $6, version = $7, updated_at = $8 WHERE org_id = $9 AND id = $10`,
 		string(p.Status), p.Amount.Amount, p.Tip.Amount, p.Change.Amount, p.Refunded.Amount, paymentBody(p), p.Version,
 		ts(p.UpdatedAt), p.OrgID, p.ID); err != nil {
+		return err
+	}
+	if err := tx.writeLedger(ctx, p); err != nil {
 		return err
 	}
 	return tx.emit(ctx, p.OrgID, payment.EventPaymentUpdated, p.LocationID, p.ID, p, p.UpdatedAt)

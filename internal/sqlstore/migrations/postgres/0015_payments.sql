@@ -84,3 +84,27 @@ CREATE TABLE refunds (
 CREATE INDEX refunds_payment ON refunds (payment_id, id);
 CREATE INDEX refunds_location ON refunds (org_id, location_id, business_date, id);
 CREATE INDEX refunds_session ON refunds (drawer_session_id);
+
+-- What taking money costs at a location; the defaults until first saved.
+CREATE TABLE fee_schedules (
+    location_id TEXT PRIMARY KEY REFERENCES locations (id),
+    org_id      TEXT NOT NULL REFERENCES organizations (id),
+    body        TEXT NOT NULL,
+    version     BIGINT NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL
+);
+
+-- Fynlo's platform-fee ledger: + with a payment captured, − with a refund.
+-- An entry's ID is its payment's or refund's, so it is written once.
+CREATE TABLE platform_fees (
+    id            TEXT PRIMARY KEY,
+    org_id        TEXT NOT NULL REFERENCES organizations (id),
+    location_id   TEXT NOT NULL REFERENCES locations (id),
+    payment_id    TEXT NOT NULL REFERENCES payments (id),
+    business_date TEXT NOT NULL,
+    amount        BIGINT NOT NULL,
+    currency      TEXT NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX platform_fees_org ON platform_fees (org_id, business_date);
+CREATE INDEX platform_fees_date ON platform_fees (business_date);
