@@ -9,7 +9,9 @@ import (
 
 	"github.com/fynlo/fynlo/internal/apperr"
 	"github.com/fynlo/fynlo/internal/auth"
+	"github.com/fynlo/fynlo/internal/cash"
 	"github.com/fynlo/fynlo/internal/demo"
+	"github.com/fynlo/fynlo/internal/id"
 	"github.com/fynlo/fynlo/internal/kitchen"
 	"github.com/fynlo/fynlo/internal/menu"
 	"github.com/fynlo/fynlo/internal/order"
@@ -117,6 +119,16 @@ func seedDemo(ctx context.Context, cfg Config, a *App, authSvc *auth.Service, te
 				Seats: t.seats, Position: i}); err != nil {
 				return nil, fmt.Errorf("demo table: %w", err)
 			}
+		}
+	}
+	if ds, err := a.DB.FindDrawers(ctx, org, info.LocationID); err != nil {
+		return nil, err
+	} else if len(ds) == 0 {
+		info.Seeded = true
+		now := clock().UTC()
+		if err := a.DB.CreateDrawer(ctx, &cash.Drawer{ID: id.New(id.Drawer), OrgID: org, LocationID: info.LocationID, Name: "Front till",
+			Version: 1, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return nil, fmt.Errorf("demo drawer: %w", err)
 		}
 	}
 	// The device token is kept only as a hash: without its file (a first

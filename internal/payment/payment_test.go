@@ -1,6 +1,10 @@
 package payment
 
 import (
+	"os"
+	"regexp"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,3 +92,30 @@ func TestFeesAndSurchargeBan(t *testing.T) {
 
 func ptr(i int) *int            { return &i }
 func ptrM(a int64) *money.Money { m := gbp(a); return &m }
+
+// TestStateDiagramMatchesTable keeps docs/payments.md's diagram and the
+// payment state table in step.
+func TestStateDiagramMatchesTable(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/payments.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := regexp.MustCompile("(?s)```mermaid\n(.*?)```").FindStringSubmatch(string(doc))
+	if d == nil {
+		t.Fatal("docs/payments.md has no mermaid diagram")
+	}
+	var drawn, table []string
+	for _, m := range regexp.MustCompile(`(?m)^\s*(\w+) --> (\w+)$`).FindAllStringSubmatch(d[1], -1) {
+		drawn = append(drawn, m[1]+" → "+m[2])
+	}
+	for from, tos := range moves {
+		for _, to := range tos {
+			table = append(table, string(from)+" → "+string(to))
+		}
+	}
+	sort.Strings(drawn)
+	sort.Strings(table)
+	if strings.Join(drawn, "\n") != strings.Join(table, "\n") {
+		t.Errorf("diagram:\n%s\nstate table:\n%s", strings.Join(drawn, "\n"), strings.Join(table, "\n"))
+	}
+}
