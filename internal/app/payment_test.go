@@ -17,11 +17,17 @@ func openTill(t *testing.T, cfg app.Config) *till {
 	t.Helper()
 	f := startDemoFloor(t, cfg)
 	s := f.s
-	d := s.call("POST", "/api/v1/cash-drawers", f.owner, map[string]any{"location_id": f.loc, "name": "Front till"})
-	if d.Status != 201 {
+	// The demo has a Front till; a second drawer stays closed.
+	ds := s.call("GET", "/api/v1/cash-drawers?location_id="+f.loc, f.owner, nil).json(t)["drawers"].([]any)
+	if len(ds) != 1 || ds[0].(map[string]any)["name"] != "Front till" {
+		t.Fatalf("demo drawers %v", ds)
+	}
+	if d := s.call("POST", "/api/v1/cash-drawers", f.owner, map[string]any{"location_id": f.loc, "name": "Bar till"}); d.Status != 201 {
 		t.Fatalf("drawer: %d %s", d.Status, d.Body)
 	}
-	tl := &till{demoFloor: f, drawer: d.json(t)["id"].(string)}
+	expectProblem(t, s.call("POST", "/api/v1/cash-drawers", f.owner, map[string]any{"location_id": f.loc, "name": "Front till"}),
+		409, "drawer_name_taken", "name")
+	tl := &till{demoFloor: f, drawer: ds[0].(map[string]any)["id"].(string)}
 	sess := s.call("POST", "/api/v1/cash-drawers/"+tl.drawer+"/sessions", f.maya, map[string]any{"float": gbp(10000)})
 	if sess.Status != 201 {
 		t.Fatalf("open drawer: %d %s", sess.Status, sess.Body)

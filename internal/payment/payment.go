@@ -203,6 +203,13 @@ type Store interface {
 	UpdatePayment(ctx context.Context, orgID, id string, update func(p *Payment, o *order.Order) error) (*Payment, *order.Order, error)
 	// FindPayment errors: NotFound.
 	FindPayment(ctx context.Context, orgID, id string) (*Payment, error)
+	// FindPaymentByRef finds a payment by its provider's ID. Errors: NotFound.
+	FindPaymentByRef(ctx context.Context, orgID, ref string) (*Payment, error)
+	// ApplyProviderEvent records a provider event as applied and, the
+	// first time only, lets update change its payment (if paymentID is
+	// one of org's) and the check, in one transaction.
+	ApplyProviderEvent(ctx context.Context, orgID, provider, eventID, eventType, paymentID string,
+		update func(p *Payment, o *order.Order) error) (applied bool, err error)
 	// FindPayments returns payments oldest first, by ID.
 	FindPayments(ctx context.Context, orgID string, f Filter) ([]*Payment, error)
 }

@@ -239,9 +239,13 @@ func settleRefund(r *Refund, p *Payment, o *order.Order, by string, now time.Tim
 // refundCard asks the provider for a refund recorded as pending, and
 // records the answer.
 func (s *Service) refundCard(ctx context.Context, a order.Actor, r *Refund, p *Payment) (*Refund, *Payment, *order.Order, error) {
-	refunder, ok := s.card.(Refunder)
+	card, err := s.cardFor(ctx, p.OrgID, p.Provider)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	refunder, ok := card.(Refunder)
 	if !ok {
-		return nil, nil, nil, apperr.New(apperr.Conflict, "not_refundable", "the card provider "+s.card.Name()+" cannot refund")
+		return nil, nil, nil, apperr.New(apperr.Conflict, "not_refundable", "the card provider "+card.Name()+" cannot refund")
 	}
 	res, err := refunder.Refund(ctx, p.ProviderRef, r.Amount, r.ID)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/fynlo/fynlo/internal/id"
 	"github.com/fynlo/fynlo/internal/money"
 	"github.com/fynlo/fynlo/internal/order"
+	"github.com/fynlo/fynlo/internal/secret"
 )
 
 // Service applies the rules of payments.
@@ -23,7 +24,9 @@ type Service struct {
 	orders    Orders
 	locations order.Locations
 	drawers   Drawers
-	card      CardProvider
+	card      CardProvider // the simulated provider: cards of organizations with no provider of their own
+	providers providers
+	verify    WebhookVerifier
 	now       func() time.Time
 }
 
@@ -37,18 +40,21 @@ type Deps struct {
 	Locations order.Locations
 	Drawers   Drawers
 	Approver  Approver
-	Card      CardProvider // cards go through it
+	Card      CardProvider // cards of organizations with no provider of their own go through it
+	// Providers, Box and Factory let organizations bring their own Stripe
+	// account; without them every card goes through Card.
+	Providers ProviderStore
+	Box       *secret.Box
+	Factory   ProviderFactory
+	Verify    WebhookVerifier
 	Now       func() time.Time
 }
 
 // NewService returns a Service.
 func NewService(d Deps) *Service {
 	return &Service{store: d.Store, refunds: d.Refunds, fees: d.Fees, ledger: d.Ledger, approver: d.Approver, orders: d.Orders, locations: d.Locations, drawers: d.Drawers,
-		card: d.Card, now: d.Now}
+		card: d.Card, now: d.Now, verify: d.Verify, providers: providers{store: d.Providers, box: d.Box, factory: d.Factory, cache: map[string]cachedProvider{}}}
 }
-
-// CardProviderName is the name of the provider cards go through.
-func (s *Service) CardProviderName() string { return s.card.Name() }
 
 // PayInput is a payment asked for.
 type PayInput struct {
@@ -119,7 +125,11 @@ func (s *Service) Pay(ctx context.Context, a order.Actor, orderID string, in Pay
 		Refunded: zero(cur.Currency), RefundPending: zero(cur.Currency), ManualCapture: in.ManualCapture, PaymentMethod: in.PaymentMethod, EmployeeID: a.UserID,
 		History: []Transition{}, Version: 1, CreatedAt: now, UpdatedAt: now}
 	if in.Method == MethodCard {
-		p.Provider = s.card.Name()
+		card, err := s.cardFor(ctx, a.OrgID, "")
+		if err != nil {
+			return nil, nil, false, err
+		}
+		p.Provider = card.Name()
 	} else if p.DrawerSessionID, err = s.drawers.OpenSession(ctx, a.OrgID, cur.LocationID, in.DrawerID); err != nil {
 		return nil, nil, false, err
 	}
@@ -269,7 +279,11 @@ func (p *Payment) price(in PayInput, o *order.Order) error {
 // charge asks the card provider for the money of a payment recorded as
 // pending, and records the answer.
 func (s *Service) charge(ctx context.Context, a order.Actor, p *Payment, o *order.Order) (*Payment, *order.Order, error) {
-	res, err := s.card.Charge(ctx, ChargeRequest{Key: p.ID, Amount: p.Taken(), ManualCapture: p.ManualCapture,
+	card, err := s.cardFor(ctx, p.OrgID, p.Provider)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := card.Charge(ctx, ChargeRequest{Key: p.ID, Amount: p.Taken(), ManualCapture: p.ManualCapture,
 		PaymentMethod: p.PaymentMethod, Description: "Check " + strconv.Itoa(o.Number),
 		Metadata: map[string]string{"fynlo_payment_id": p.ID, "fynlo_order_id": p.OrderID, "fynlo_organization_id": p.OrgID}})
 	switch {
@@ -319,32 +333,45 @@ func (s *Service) record(ctx context.Context, a order.Actor, paid *Payment, res 
 	}
 	now := s.now().UTC()
 	return s.store.UpdatePayment(ctx, a.OrgID, paid.ID, func(p *Payment, o *order.Order) error {
-		if p.Status != StatusPending && !(p.Status == StatusRequiresAction && res.Status != StatusRequiresAction) {
-			return nil
-		}
-		if res.Ref != "" {
-			p.ProviderRef = res.Ref
-		}
-		if res.Card != nil {
-			p.Card = res.Card
-		}
-		p.ClientSecret = res.ClientSecret
-		if err := p.move(res.Status, "", "", now); err != nil {
-			return err
-		}
-		switch res.Status {
-		case StatusCaptured:
-			p.captured(fs, now)
-			o.Settle(p.Amount, p.Tip, now)
-		case StatusFailed, StatusCancelled:
-			p.Failure = res.Failure
-			o.Release(p.Amount)
-		}
-		p.Version++
-		o.Version++
-		o.UpdatedAt = now
+		applyResult(p, o, res, fs, now)
 		return nil
 	})
+}
+
+// applyResult moves a payment (and its check) to what the provider says
+// of it, if that is a move forward: answers arriving late or twice, from
+// a retry or a webhook, in any order, change nothing more. It reports
+// whether it changed anything.
+func applyResult(p *Payment, o *order.Order, res ChargeResult, fs *FeeSchedule, now time.Time) bool {
+	forward := false
+	for _, to := range moves[p.Status] {
+		forward = forward || (to == res.Status && p.Status.Holds())
+	}
+	if !forward {
+		return false
+	}
+	if res.Ref != "" {
+		p.ProviderRef = res.Ref
+	}
+	if res.Card != nil {
+		p.Card = res.Card
+	}
+	if res.ClientSecret != "" {
+		p.ClientSecret = res.ClientSecret
+	}
+	_ = p.move(res.Status, "", "", now)
+	switch res.Status {
+	case StatusCaptured:
+		p.captured(fs, now)
+		o.Settle(p.Amount, p.Tip, now)
+	case StatusFailed, StatusCancelled:
+		p.Failure = res.Failure
+		o.Release(p.Amount)
+	}
+	p.Version++
+	o.Version++
+	o.UpdatedAt = now
+	return true
 }
 
 // CaptureInput captures an authorised card payment, with the tip the
@@ -388,7 +415,11 @@ func (s *Service) Capture(ctx context.Context, a order.Actor, paymentID string, 
 		base := p.Amount.Amount + tip.Amount
 		surcharge.Amount = fs.processing(p.Method, base) + fs.platform(p.Method, base)
 	}
-	res, err := s.card.Capture(ctx, p.ProviderRef, money.Money{Amount: p.Amount.Amount + tip.Amount + surcharge.Amount, Currency: p.Amount.Currency},
+	card, err := s.cardFor(ctx, p.OrgID, p.Provider)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := card.Capture(ctx, p.ProviderRef, money.Money{Amount: p.Amount.Amount + tip.Amount + surcharge.Amount, Currency: p.Amount.Currency},
 		p.ID+":capture")
 	if err != nil {
 		return nil, nil, err
@@ -430,7 +461,11 @@ func (s *Service) Cancel(ctx context.Context, a order.Actor, paymentID string) (
 		return nil, nil, apperr.New(apperr.Conflict, "illegal_transition", "a payment that is "+string(p.Status)+" cannot be cancelled; refund it")
 	}
 	if p.ProviderRef != "" {
-		if _, err := s.card.Cancel(ctx, p.ProviderRef, p.ID+":cancel"); err != nil {
+		card, err := s.cardFor(ctx, p.OrgID, p.Provider)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := card.Cancel(ctx, p.ProviderRef, p.ID+":cancel"); err != nil {
 			return nil, nil, err
 		}
 	}

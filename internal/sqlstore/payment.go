@@ -42,10 +42,11 @@ func (db *DB) CreatePayment(ctx context.Context, p *payment.Payment, apply func(
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO payments (id, org_id, location_id, order_id, business_date, method, status, amount, tip,
-			change_given, refunded, drawer_session_id, body, version, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id) DO NOTHING`,
+			change_given, refunded, drawer_session_id, provider_ref, body, version, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO NOTHING`,
 			p.ID, p.OrgID, p.LocationID, p.OrderID, p.BusinessDate, string(p.Method), string(p.Status), p.Amount.Amount, p.Tip.Amount,
-			p.Change.Amount, p.Refunded.Amount, nullString(p.DrawerSessionID), paymentBody(p), p.Version, ts(p.CreatedAt), ts(p.UpdatedAt))
+			p.Change.Amount, p.Refunded.Amount, nullString(p.DrawerSessionID), nullString(p.ProviderRef), paymentBody(p), p.Version,
+			ts(p.CreatedAt), ts(p.UpdatedAt))
 		if err != nil {
 			return err
 		}
@@ -77,9 +78,9 @@ func (tx *Tx) savePaidOrder(ctx context.Context, lo lockedOrder) error {
 // savePayment writes a changed payment with its event.
 func (tx *Tx) savePayment(ctx context.Context, p *payment.Payment) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = $1, amount = $2, tip = $3, change_given = $4, refunded = $5,
-		body = $6, version = $7, updated_at = $8 WHERE org_id = $9 AND id = $10`,
-		string(p.Status), p.Amount.Amount, p.Tip.Amount, p.Change.Amount, p.Refunded.Amount, paymentBody(p), p.Version,
-		ts(p.UpdatedAt), p.OrgID, p.ID); err != nil {
+		provider_ref = $6, body = $7, version = $8, updated_at = $9 WHERE org_id = $10 AND id = $11`,
+		string(p.Status), p.Amount.Amount, p.Tip.Amount, p.Change.Amount, p.Refunded.Amount, nullString(p.ProviderRef), paymentBody(p),
+		p.Version, ts(p.UpdatedAt), p.OrgID, p.ID); err != nil {
 		return err
 	}
 	if err := tx.writeLedger(ctx, p); err != nil {
@@ -164,6 +165,15 @@ func (db *DB) UpdatePayment(ctx context.Context, orgID, id string, update func(*
 // FindPayment implements payment.Store.
 func (db *DB) FindPayment(ctx context.Context, orgID, id string) (*payment.Payment, error) {
 	p, err := scanPayment(db.queryRow(ctx, `SELECT body FROM payments WHERE org_id = $1 AND id = $2`, orgID, id))
+	if err != nil {
+		return nil, notFound(err, "payment")
+	}
+	return p, nil
+}
+
+// FindPaymentByRef implements payment.Store.
+func (db *DB) FindPaymentByRef(ctx context.Context, orgID, ref string) (*payment.Payment, error) {
+	p, err := scanPayment(db.queryRow(ctx, `SELECT body FROM payments WHERE org_id = $1 AND provider_ref = $2`, orgID, ref))
 	if err != nil {
 		return nil, notFound(err, "payment")
 	}

@@ -56,6 +56,7 @@ CREATE TABLE payments (
     change_given      BIGINT NOT NULL, -- cash handed back
     refunded          BIGINT NOT NULL,
     drawer_session_id TEXT REFERENCES drawer_sessions (id),
+    provider_ref      TEXT, -- the provider's payment ID, for its webhooks
     body              TEXT NOT NULL,
     version           BIGINT NOT NULL,
     created_at        TIMESTAMPTZ NOT NULL,
@@ -64,6 +65,7 @@ CREATE TABLE payments (
 CREATE INDEX payments_order ON payments (order_id, id);
 CREATE INDEX payments_location ON payments (org_id, location_id, business_date, id);
 CREATE INDEX payments_session ON payments (drawer_session_id);
+CREATE INDEX payments_provider_ref ON payments (org_id, provider_ref);
 
 -- Money given back, on the day it was given back.
 CREATE TABLE refunds (
@@ -108,3 +110,26 @@ CREATE TABLE platform_fees (
 );
 CREATE INDEX platform_fees_org ON platform_fees (org_id, business_date);
 CREATE INDEX platform_fees_date ON platform_fees (business_date);
+
+-- An organization's own card provider account; keys sealed (secret.Box).
+CREATE TABLE provider_settings (
+    org_id     TEXT NOT NULL REFERENCES organizations (id),
+    provider   TEXT NOT NULL,
+    body       TEXT NOT NULL, -- mode, hint, version: what may be shown
+    sealed_key TEXT NOT NULL,
+    sealed_webhook_secret TEXT NOT NULL,
+    version    BIGINT NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org_id, provider)
+);
+
+-- Provider webhook events applied, by the provider's event ID: written in
+-- the same transaction as the event's effect, so each applies once.
+CREATE TABLE provider_events (
+    provider   TEXT NOT NULL,
+    event_id   TEXT NOT NULL,
+    org_id     TEXT NOT NULL REFERENCES organizations (id),
+    type       TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (provider, event_id)
+);
