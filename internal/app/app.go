@@ -28,6 +28,8 @@ import (
 	"github.com/fynlo/fynlo/internal/notify/smtp"
 	"github.com/fynlo/fynlo/internal/order"
 	"github.com/fynlo/fynlo/internal/payment"
+	"github.com/fynlo/fynlo/internal/payment/stripe"
+	"github.com/fynlo/fynlo/internal/secret"
 	"github.com/fynlo/fynlo/internal/sqlstore"
 	"github.com/fynlo/fynlo/internal/tenant"
 )
@@ -119,8 +121,22 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	cashSvc := cash.NewService(db, tenants, authSvc, clock)
 	// No card provider is configured yet: cards go through the simulated
 	// one, which charges nothing and says so on every payment.
+	secretsKey, err := loadSecretsKey(cfg.KeysDir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	box, err := secret.NewBox(secretsKey)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	payments := payment.NewService(payment.Deps{Store: db, Refunds: db, Fees: db, Ledger: db, Orders: orders, Locations: tenants, Drawers: cashSvc,
-		Approver: authSvc, Card: payment.Simulated{}, Now: clock})
+		Approver: authSvc, Card: payment.Simulated{}, Providers: db, Box: box, Now: clock,
+		Factory: func(key string) (payment.CardProvider, error) {
+			return stripe.New(stripe.Config{SecretKey: key, APIBase: cfg.StripeAPIBase})
+		},
+		Verify: verifyStripeWebhook})
 	a.API = httpapi.New(httpapi.Config{Version: Version, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
 		TrustProxyHeaders: cfg.TrustProxy, PlatformAdmins: cfg.PlatformAdmins}, httpapi.Deps{
 		Logger: logger, Auth: authSvc, Tenants: tenants, Audit: audit.NewService(db), Menu: menuSvc, Orders: orders, Kitchen: kitchenSvc, Payments: payments, Cash: cashSvc, Idempotency: a.idem,
@@ -240,4 +256,17 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 		return nil
 	}
 	return err
+}
+
+// verifyStripeWebhook checks a Stripe webhook and says what it means for
+// our payments. Our payment's ID is in the PaymentIntent's metadata (put
+// there by the charge), so an event finds its payment even when the server
+// stopped before it recorded Stripe's answer.
+func verifyStripeWebhook(payload []byte, signature, secret string, now time.Time) (payment.WebhookEvent, error) {
+	e, err := stripe.VerifyWebhook(payload, signature, secret, now)
+	if err != nil {
+		return payment.WebhookEvent{}, err
+	}
+	return payment.WebhookEvent{ID: e.ID, Type: e.Type, PaymentID: e.Metadata["fynlo_payment_id"], Ref: e.PaymentIntentID,
+		Status: e.Status, Failure: e.Failure}, nil
 }

@@ -33,6 +33,7 @@ type Config struct {
 	SMTPURL         string        // FYNLO_SMTP_URL
 	Demo            bool          // FYNLO_DEMO
 	PlatformAdmins  []string      // FYNLO_PLATFORM_ADMINS
+	StripeAPIBase   string        // FYNLO_STRIPE_API_BASE
 
 	// PasswordCost overrides the argon2id cost; not a flag, for tests.
 	PasswordCost *auth.PasswordParams
@@ -58,6 +59,7 @@ var settings = []setting{
 	{"auto-migrate", "FYNLO_AUTO_MIGRATE", "true", "apply database migrations when serve starts"},
 	{"demo", "FYNLO_DEMO", "false", "seed the demo restaurant on start if it is not there (sign-ins in the README)"},
 	{"platform-admins", "FYNLO_PLATFORM_ADMINS", "", "comma-separated emails of Fynlo's own staff accounts who may read platform-wide figures (platform revenue)"},
+	{"stripe-api-base", "FYNLO_STRIPE_API_BASE", "", "Stripe's API address; empty for Stripe's own (set it to reach stripe-mock or a proxy)"},
 	{"smtp-url", "FYNLO_SMTP_URL", "", "smtp://user:password@host:port?from=address for outgoing mail (password resets); empty logs mail instead"},
 }
 
@@ -101,7 +103,11 @@ func ParseConfigFlags(fs *flag.FlagSet, args []string, getenv func(string) strin
 
 	var errs []error
 	bad := func(n, why string) { errs = append(errs, fmt.Errorf("-%s / %s: %s", n, envOf(n), why)) }
-	c := Config{Addr: get("addr"), DataDir: get("data-dir"), DatabaseURL: get("database-url"), KeysDir: get("keys-dir"), SMTPURL: get("smtp-url")}
+	c := Config{Addr: get("addr"), DataDir: get("data-dir"), DatabaseURL: get("database-url"), KeysDir: get("keys-dir"), SMTPURL: get("smtp-url"),
+		StripeAPIBase: get("stripe-api-base")}
+	if c.StripeAPIBase != "" && !strings.HasPrefix(c.StripeAPIBase, "http://") && !strings.HasPrefix(c.StripeAPIBase, "https://") {
+		bad("stripe-api-base", "must be an http:// or https:// URL")
+	}
 	if c.SMTPURL != "" {
 		if _, err := smtp.NewSMTPSender(c.SMTPURL); err != nil {
 			bad("smtp-url", err.Error())

@@ -95,8 +95,17 @@ func readKey(name string) (ed25519.PrivateKey, error) {
 // loadPepper reads the secret key PINs are hashed with from dir, making it
 // on first start. Like the signing keys it must be the same on every node;
 // unlike them it cannot be rotated without every PIN being set again.
-func loadPepper(dir string) ([]byte, error) {
-	name := filepath.Join(dir, "pin-pepper.key")
+func loadPepper(dir string) ([]byte, error) { return loadRandomKey(dir, "pin-pepper.key") }
+
+// loadSecretsKey returns the key that seals stored secrets (payment
+// providers' API keys), made on first start. Share it between nodes, like
+// the signing keys; lose it and the stored keys must be entered again.
+func loadSecretsKey(dir string) ([]byte, error) { return loadRandomKey(dir, "secrets.key") }
+
+// loadRandomKey reads a 32-byte random key from dir, making it the first
+// time (a node starting at the same moment reads the one made first).
+func loadRandomKey(dir, file string) ([]byte, error) {
+	name := filepath.Join(dir, file)
 	b, err := os.ReadFile(name)
 	if err == nil {
 		if len(b) < 32 {
@@ -116,7 +125,7 @@ func loadPepper(dir string) ([]byte, error) {
 	}
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) { // another node made it first
-		return loadPepper(dir)
+		return loadRandomKey(dir, file)
 	}
 	if err != nil {
 		return nil, err

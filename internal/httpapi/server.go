@@ -139,7 +139,9 @@ func New(cfg Config, d Deps) *Server {
 	s.routePayments()
 	s.routeRefunds()
 	s.routeFees()
+	s.routeProviders()
 	s.routeCash()
+	s.routeReports()
 
 	for _, item := range s.api.OpenAPI().Paths {
 		for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {

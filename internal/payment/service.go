@@ -52,6 +52,9 @@ type Deps struct {
 
 // NewService returns a Service.
 func NewService(d Deps) *Service {
+	if d.Card == nil {
+		d.Card = Simulated{}
+	}
 	return &Service{store: d.Store, refunds: d.Refunds, fees: d.Fees, ledger: d.Ledger, approver: d.Approver, orders: d.Orders, locations: d.Locations, drawers: d.Drawers,
 		card: d.Card, now: d.Now, verify: d.Verify, providers: providers{store: d.Providers, box: d.Box, factory: d.Factory, cache: map[string]cachedProvider{}}}
 }

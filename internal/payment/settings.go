@@ -71,7 +71,8 @@ type StripeInput struct {
 
 // SetStripe stores an organization's Stripe keys, sealed. The API asks for
 // settings.manage first.
-func (s *Service) SetStripe(ctx context.Context, orgID string, in StripeInput, now time.Time) (*ProviderSettings, error) {
+func (s *Service) SetStripe(ctx context.Context, orgID string, in StripeInput) (*ProviderSettings, error) {
+	now := s.now().UTC()
 	if s.providers.box == nil || s.providers.factory == nil {
 		return nil, apperr.New(apperr.Conflict, "providers_unavailable", "this server cannot keep provider keys (no secrets key)")
 	}
@@ -186,4 +187,25 @@ func (s *Service) WebhookSecret(ctx context.Context, orgID string) (string, erro
 		return "", apperr.Wrap(err, "webhook secret of "+orgID)
 	}
 	return string(b), nil
+}
+
+// TerminalProvider is a card provider with card readers: Tap to Pay on
+// iPhone needs a connection token from the server to find its reader.
+type TerminalProvider interface {
+	ConnectionToken(ctx context.Context) (string, error)
+}
+
+// ConnectionToken returns a Terminal connection token for the iOS SDK,
+// from the organization's own provider.
+func (s *Service) ConnectionToken(ctx context.Context, orgID string) (string, error) {
+	card, err := s.cardFor(ctx, orgID, "")
+	if err != nil {
+		return "", err
+	}
+	tp, ok := card.(TerminalProvider)
+	if !ok {
+		return "", apperr.New(apperr.Conflict, "terminal_unavailable",
+			"Tap to Pay needs the organization's own Stripe account; the "+card.Name()+" provider has no card readers")
+	}
+	return tp.ConnectionToken(ctx)
 }
