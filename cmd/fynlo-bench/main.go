@@ -24,6 +24,9 @@
 //	           to the kitchen, -c clients, against a ceiling writing the same
 //	           rows with plain SQL on the same engine; the time from each send
 //	           to its tickets on a kitchen screen's WebSocket
+//	payments   payments that each close a check, on checks opened untimed
+//	           before each phase: cash at -c clients, then a card through
+//	           the simulated provider at -c clients and at one
 //
 // Scenarios that talk to a server take -url. With -url empty (the default)
 // the tool spawns the fynlo binary named by -server-bin (default: "fynlo"
@@ -104,6 +107,10 @@ var scenarios = map[string]scenario{
 	"pin": {
 		summary: "PIN sign-in latency on paired devices (keyed hash, attempt counter, audit entry)",
 		setup:   setupPIN,
+	},
+	"payments": {
+		summary: "cash and card (simulated provider) payments that each close a check: throughput, latency at -c clients and at one",
+		setup:   setupPayments,
 	},
 }
 
