@@ -112,8 +112,11 @@ func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
 	// by default in SQLite; the busy timeout covers the moments when the
 	// read pool checkpoints. _txlock=immediate takes the write lock at BEGIN
 	// so a transaction never fails half-way on an upgrade deadlock.
+	// temp_store=MEMORY keeps the statement journals of group commit's
+	// savepoints in memory rather than in temporary files (they hold only
+	// what a failed job rolls back; durability is the WAL's).
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(10000)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(10000)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_time_format", "sqlite")
