@@ -91,6 +91,20 @@ func TestStripePayments(t *testing.T) {
 		if declined["status"] != "failed" || declined["failure"].(map[string]any)["code"] == "" {
 			t.Fatalf("declined: %v", declined)
 		}
+		// 3-D Secure: the app gets the client secret to finish with Stripe's
+		// SDK; Stripe's webhook says it succeeded.
+		sca, _ := tl.pay(t, tl.tom, id, map[string]any{"method": "card", "amount": gbp(100),
+			"card": map[string]any{"payment_method": "pm_card_threeDSecure2Required"}}, 201)
+		if sca["status"] != "requires_action" || sca["client_secret"] == "" {
+			t.Fatalf("3-D Secure: %v", sca)
+		}
+		ev := stripeEvent("evt_sca", "payment_intent.succeeded", sca["provider_ref"].(string), "succeeded", sca["id"].(string))
+		if w := s.webhook(t, tl.s.app.Demo.OrganizationID, ev, stripe.SignWebhook(ev, fakeWebhookKey, time.Now())); w.Status != 200 || w.json(t)["applied"] != true {
+			t.Fatalf("3-D Secure webhook: %d %s", w.Status, w.Body)
+		}
+		if got := s.call("GET", "/api/v1/payments/"+sca["id"].(string), tl.tom, nil).json(t)["status"]; got != "captured" {
+			t.Fatalf("after 3-D Secure: %v", got)
+		}
 		// Refund through Stripe.
 		r := s.call("POST", "/api/v1/payments/"+pay["id"].(string)+"/refunds", tl.maya, map[string]any{"amount": gbp(300), "reason": "cold"})
 		if r.Status != 201 || r.json(t)["refund"].(map[string]any)["provider_ref"] == "" {
@@ -140,8 +154,8 @@ func TestStripePayments(t *testing.T) {
 		if w := s.webhook(t, tl.s.app.Demo.OrganizationID, other, stripe.SignWebhook(other, fakeWebhookKey, now)); w.Status != 200 {
 			t.Fatalf("unknown type: %d %s", w.Status, w.Body)
 		}
-		if fake.Charges() != 3 {
-			t.Fatalf("%d charges at Stripe, want 3 (a sale, a decline, a hold)", fake.Charges())
+		if fake.Charges() != 4 {
+			t.Fatalf("%d charges at Stripe, want 4 (a sale, a decline, a 3-D Secure sale, a hold)", fake.Charges())
 		}
 	})
 }

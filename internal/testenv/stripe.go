@@ -150,14 +150,20 @@ func (f *FakeStripe) apply(r *http.Request) fakeAnswer {
 				meta[strings.TrimSuffix(strings.TrimPrefix(k, "metadata["), "]")] = v[0]
 			}
 		}
-		if r.Form.Get("payment_method") == "pm_card_chargeDeclined" {
+		switch r.Form.Get("payment_method") {
+		case "pm_card_chargeDeclined":
 			status = "requires_payment_method"
+		case "pm_card_threeDSecure2Required":
+			status = "requires_action" // the guest authenticates on the device; a webhook says how it ended
 		}
 		pi := map[string]any{"id": id, "object": "payment_intent", "amount": amount, "amount_received": 0,
 			"currency": r.Form.Get("currency"), "status": status, "capture_method": r.Form.Get("capture_method"),
 			"client_secret": id + "_secret_fake", "metadata": meta, "livemode": false, "created": 1764158400,
 			"latest_charge": map[string]any{"id": "ch_" + id[3:], "object": "charge",
 				"payment_method_details": map[string]any{"type": "card", "card": map[string]any{"brand": "visa", "last4": "4242"}}}}
+		if status == "requires_action" {
+			pi["next_action"] = map[string]any{"type": "use_stripe_sdk"}
+		}
 		if status == "requires_payment_method" {
 			pi["last_payment_error"] = map[string]any{"type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
 				"message": "Your card was declined."}
