@@ -187,11 +187,20 @@ func (s *Service) Menu(ctx context.Context, orgID, locationID string) (*Snapshot
 	if view.Items == nil {
 		view.Items = []*Item{}
 	}
+	// The ETag is of the menu, not of when it was built: a snapshot rebuilt
+	// after an event (this node's cache invalidated, another node's) with
+	// nothing changed keeps its ETag, and an iPad holding it gets its 304.
+	view.BuiltAt = time.Time{}
+	stable, err := json.Marshal(view)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(stable)
+	view.BuiltAt = now
 	body, err := json.Marshal(view)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(body)
 	snap := &Snapshot{JSON: append(body, '\n'), ETag: `"` + hex.EncodeToString(sum[:12]) + `"`, Expires: expires,
 		Catalog: newCatalog(&view)}
 	snap.seq.Store(seq)
