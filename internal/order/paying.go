@@ -16,7 +16,7 @@ import (
 type Payments struct {
 	Paid     money.Money `json:"paid" doc:"captured toward the total, less refunds; tips and cash change not included"`
 	Pending  money.Money `json:"pending" doc:"payments in flight (a card being authorised), held against the balance"`
-	Refunded money.Money `json:"refunded" doc:"refunded so far (already taken off paid)"`
+	Refunded money.Money `json:"refunded" doc:"refunded so far: its amount part already taken off paid, its tip part off tips"`
 	Tips     money.Money `json:"tips" doc:"tips taken with the payments, for the check's server"`
 	Balance  money.Money `json:"balance" doc:"total − paid − pending: what is left to pay"`
 	Count    int         `json:"count" doc:"payments that succeeded"`
