@@ -61,6 +61,9 @@ func TestStripePayments(t *testing.T) {
 		s := tl.s
 		// Before connecting: the simulated provider, and no Terminal.
 		expectProblem(t, s.call("POST", "/api/v1/payments/providers/stripe/connection-token", tl.tom, nil), 409, "terminal_unavailable")
+		early := tl.openCheck(t, tl.tom, 1)
+		expectProblem(t, s.call("POST", "/api/v1/orders/"+early["id"].(string)+"/payments", tl.tom, map[string]any{"method": "card",
+			"card": map[string]any{"tap_to_pay": true}}), 409, "terminal_unavailable")
 		expectProblem(t, s.call("PUT", "/api/v1/payments/providers/stripe", tl.owner, map[string]any{"version": 0, "secret_key": "pk_test_123456789012"}),
 			422, "invalid_field", "secret_key")
 		expectProblem(t, s.call("PUT", "/api/v1/payments/providers/stripe", tl.tom, map[string]any{"version": 0, "secret_key": fakeStripeKey}),
@@ -105,6 +108,20 @@ func TestStripePayments(t *testing.T) {
 		if got := s.call("GET", "/api/v1/payments/"+sca["id"].(string), tl.tom, nil).json(t)["status"]; got != "captured" {
 			t.Fatalf("after 3-D Secure: %v", got)
 		}
+		// Tap to Pay: the iPhone collects the card with Stripe Terminal.
+		tap, _ := tl.pay(t, tl.tom, id, map[string]any{"method": "card", "amount": gbp(100), "card": map[string]any{"tap_to_pay": true}}, 201)
+		if tap["status"] != "requires_action" || tap["client_secret"] == "" || tap["tap_to_pay"] != true {
+			t.Fatalf("tap to pay: %v", tap)
+		}
+		if types := fake.Intent(tap["provider_ref"].(string))["payment_method_types"]; fmt.Sprint(types) != "[card_present]" {
+			t.Fatalf("a Tap to Pay PaymentIntent for %v", types)
+		}
+		ev = stripeEvent("evt_tap", "payment_intent.succeeded", tap["provider_ref"].(string), "succeeded", tap["id"].(string))
+		if w := s.webhook(t, tl.s.app.Demo.OrganizationID, ev, stripe.SignWebhook(ev, fakeWebhookKey, time.Now())); w.Status != 200 || w.json(t)["applied"] != true {
+			t.Fatalf("tap to pay webhook: %d %s", w.Status, w.Body)
+		}
+		expectProblem(t, s.call("POST", "/api/v1/orders/"+id+"/payments", tl.tom, map[string]any{"method": "card",
+			"card": map[string]any{"tap_to_pay": true, "payment_method": "pm_card_visa"}}), 422, "invalid_field", "card.payment_method")
 		// Refund through Stripe.
 		r := s.call("POST", "/api/v1/payments/"+pay["id"].(string)+"/refunds", tl.maya, map[string]any{"amount": gbp(300), "reason": "cold"})
 		if r.Status != 201 || r.json(t)["refund"].(map[string]any)["provider_ref"] == "" {
@@ -154,8 +171,8 @@ func TestStripePayments(t *testing.T) {
 		if w := s.webhook(t, tl.s.app.Demo.OrganizationID, other, stripe.SignWebhook(other, fakeWebhookKey, now)); w.Status != 200 {
 			t.Fatalf("unknown type: %d %s", w.Status, w.Body)
 		}
-		if fake.Charges() != 4 {
-			t.Fatalf("%d charges at Stripe, want 4 (a sale, a decline, a 3-D Secure sale, a hold)", fake.Charges())
+		if fake.Charges() != 5 {
+			t.Fatalf("%d charges at Stripe, want 5 (a sale, a decline, a 3-D Secure sale, a Tap to Pay sale, a hold)", fake.Charges())
 		}
 	})
 }

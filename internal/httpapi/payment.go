@@ -15,6 +15,7 @@ import (
 type paymentCard struct {
 	PaymentMethod string `json:"payment_method,omitempty" required:"false" maxLength:"255" example:"pm_card_visa" doc:"the provider's payment method from the app: a card, Apple Pay or Tap to Pay on iPhone all arrive as one"`
 	Capture       string `json:"capture,omitempty" required:"false" enum:"automatic,manual" doc:"manual: authorise now, capture later with the tip (bar tabs)"`
+	TapToPay      bool   `json:"tap_to_pay,omitempty" required:"false" doc:"the iPhone takes the card itself (Stripe Terminal): the answer is requires_action with the client_secret for the Terminal SDK, and Stripe's webhook finishes the payment"`
 }
 
 type paymentCreateInput struct {
@@ -114,7 +115,7 @@ func (s *Server) handlePaymentCreate(ctx context.Context, in *paymentCreateInput
 	pin := payment.PayInput{ID: b.ID, Method: payment.Method(b.Method), Amount: b.Amount, Tip: b.Tip, TipPercentBP: b.TipPercentBP,
 		Tendered: b.Tendered, DrawerID: b.DrawerID}
 	if b.Card != nil {
-		pin.PaymentMethod, pin.ManualCapture = b.Card.PaymentMethod, b.Card.Capture == "manual"
+		pin.PaymentMethod, pin.ManualCapture, pin.Terminal = b.Card.PaymentMethod, b.Card.Capture == "manual", b.Card.TapToPay
 	}
 	p, o, created, err := s.pay.Pay(ctx, a, in.OrderID, pin)
 	if err != nil {

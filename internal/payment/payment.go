@@ -105,6 +105,7 @@ type Payment struct {
 	ManualCapture       bool         `json:"manual_capture" doc:"authorised now, captured later (a bar tab, a tip to add)"`
 	Card                *Card        `json:"card,omitempty"`
 	PaymentMethod       string       `json:"payment_method,omitempty" doc:"the provider's payment method the card came as (pm_…)"`
+	Terminal            bool         `json:"tap_to_pay,omitempty" doc:"collected on the device with Tap to Pay on iPhone (Stripe Terminal)"`
 	ProviderRef         string       `json:"provider_ref,omitempty" doc:"the provider's ID (a Stripe PaymentIntent)"`
 	ClientSecret        string       `json:"client_secret,omitempty" doc:"for the app to finish 3-D Secure with the provider's SDK"`
 	Failure             *Failure     `json:"failure,omitempty"`

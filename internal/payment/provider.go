@@ -29,9 +29,13 @@ type ChargeRequest struct {
 	Key           string      // idempotency key: the payment's ID
 	Amount        money.Money // the amount and the tip
 	ManualCapture bool
-	PaymentMethod string // the provider's payment method from the app (pm_…); Apple Pay and Tap to Pay arrive this way
-	Description   string
-	Metadata      map[string]string
+	PaymentMethod string // the provider's payment method from the app (pm_…); keyed cards and Apple Pay arrive this way
+	// Terminal asks for a payment the device collects itself: Tap to Pay on
+	// iPhone with Stripe Terminal. The provider answers requires_action with
+	// a client secret for the device's SDK; its webhook says how it ended.
+	Terminal    bool
+	Description string
+	Metadata    map[string]string
 }
 
 // ChargeResult is the provider's answer.

@@ -69,6 +69,7 @@ type PayInput struct {
 	Tendered      *money.Money // cash handed over; the amount and tip when nil
 	DrawerID      string       // cash: the drawer; "" for the location's only open one
 	PaymentMethod string       // card: the provider's payment method (pm_…)
+	Terminal      bool         // card: collected on the device (Tap to Pay on iPhone)
 	ManualCapture bool         // card: authorise now, capture later
 }
 
@@ -132,7 +133,11 @@ func (s *Service) Pay(ctx context.Context, a order.Actor, orderID string, in Pay
 		if err != nil {
 			return nil, nil, false, err
 		}
-		p.Provider = card.Name()
+		if _, ok := card.(TerminalProvider); in.Terminal && !ok {
+			return nil, nil, false, apperr.New(apperr.Conflict, "terminal_unavailable",
+				"Tap to Pay needs the organization's own Stripe account; the "+card.Name()+" provider has no card readers")
+		}
+		p.Provider, p.Terminal = card.Name(), in.Terminal
 	} else if p.DrawerSessionID, err = s.drawers.OpenSession(ctx, a.OrgID, cur.LocationID, in.DrawerID); err != nil {
 		return nil, nil, false, err
 	}
@@ -203,6 +208,9 @@ func validate(in PayInput, currency string, tipsOn bool) error {
 		}
 		if in.DrawerID != "" {
 			f.Add("drawer_id", "is for cash")
+		}
+		if in.Terminal && in.PaymentMethod != "" {
+			f.Add("card.payment_method", "is collected by the device with Tap to Pay; leave it out")
 		}
 		if in.PaymentMethod != "" && (!strings.HasPrefix(in.PaymentMethod, "pm_") || len(in.PaymentMethod) > 255) {
 			f.Add("card.payment_method", "must be a payment method ID from the provider's SDK (pm_…)")
@@ -287,7 +295,7 @@ func (s *Service) charge(ctx context.Context, a order.Actor, p *Payment, o *orde
 		return nil, nil, err
 	}
 	res, err := card.Charge(ctx, ChargeRequest{Key: p.ID, Amount: p.Taken(), ManualCapture: p.ManualCapture,
-		PaymentMethod: p.PaymentMethod, Description: "Check " + strconv.Itoa(o.Number),
+		PaymentMethod: p.PaymentMethod, Terminal: p.Terminal, Description: "Check " + strconv.Itoa(o.Number),
 		Metadata: map[string]string{"fynlo_payment_id": p.ID, "fynlo_order_id": p.OrderID, "fynlo_organization_id": p.OrgID}})
 	switch {
 	case err == nil:

@@ -150,6 +150,9 @@ func (f *FakeStripe) apply(r *http.Request) fakeAnswer {
 				meta[strings.TrimSuffix(strings.TrimPrefix(k, "metadata["), "]")] = v[0]
 			}
 		}
+		if r.Form.Get("confirm") != "true" {
+			status = "requires_payment_method" // a Terminal payment: the device collects and confirms
+		}
 		switch r.Form.Get("payment_method") {
 		case "pm_card_chargeDeclined":
 			status = "requires_payment_method"
@@ -158,13 +161,13 @@ func (f *FakeStripe) apply(r *http.Request) fakeAnswer {
 		}
 		pi := map[string]any{"id": id, "object": "payment_intent", "amount": amount, "amount_received": 0,
 			"currency": r.Form.Get("currency"), "status": status, "capture_method": r.Form.Get("capture_method"),
-			"client_secret": id + "_secret_fake", "metadata": meta, "livemode": false, "created": 1764158400,
+			"client_secret": id + "_secret_fake", "metadata": meta, "payment_method_types": formList(r, "payment_method_types"), "livemode": false, "created": 1764158400,
 			"latest_charge": map[string]any{"id": "ch_" + id[3:], "object": "charge",
 				"payment_method_details": map[string]any{"type": "card", "card": map[string]any{"brand": "visa", "last4": "4242"}}}}
 		if status == "requires_action" {
 			pi["next_action"] = map[string]any{"type": "use_stripe_sdk"}
 		}
-		if status == "requires_payment_method" {
+		if r.Form.Get("payment_method") == "pm_card_chargeDeclined" {
 			pi["last_payment_error"] = map[string]any{"type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
 				"message": "Your card was declined."}
 		}
@@ -217,4 +220,17 @@ func (f *FakeStripe) json(status int, v any) fakeAnswer {
 		panic(err)
 	}
 	return fakeAnswer{status: status, body: b}
+}
+
+// formList reads a list parameter however the client encodes it: name[],
+// name[0], name[1]...
+func formList(r *http.Request, name string) []string {
+	out := append([]string{}, r.Form[name+"[]"]...)
+	for i := 0; ; i++ {
+		v, ok := r.Form[name+"["+strconv.Itoa(i)+"]"]
+		if !ok {
+			return out
+		}
+		out = append(out, v...)
+	}
 }

@@ -141,6 +141,12 @@ func (p *Provider) Charge(ctx context.Context, req payment.ChargeRequest) (payme
 		Confirm:            sdk.Bool(true),
 		CaptureMethod:      sdk.String(string(captureMethod)),
 	}
+	if req.Terminal {
+		// Tap to Pay: the device's Terminal SDK collects the card and
+		// confirms this PaymentIntent with its client secret.
+		params.PaymentMethod, params.Confirm = nil, nil
+		params.PaymentMethodTypes = sdk.StringSlice([]string{"card_present"})
+	}
 	if req.Description != "" {
 		params.Description = sdk.String(req.Description)
 	}
@@ -155,6 +161,10 @@ func (p *Provider) Charge(ctx context.Context, req payment.ChargeRequest) (payme
 	pi, err := p.sc.V1PaymentIntents.Create(ctx, params)
 	if err != nil {
 		return p.chargeError("create payment intent", err, tr)
+	}
+	if req.Terminal && pi.Status == sdk.PaymentIntentStatusRequiresPaymentMethod && pi.LastPaymentError == nil {
+		// Waiting for the device, as asked.
+		return payment.ChargeResult{Ref: pi.ID, Status: payment.StatusRequiresAction, ClientSecret: pi.ClientSecret}, nil
 	}
 	return p.chargeResult(pi)
 }
