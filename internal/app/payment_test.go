@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/fynlo/fynlo/internal/app"
@@ -522,5 +523,70 @@ func TestFeesAndPlatformRevenue(t *testing.T) {
 			t.Fatalf("revenue %v, want fees 12, reversed 12, net 0 over 3 entries", r)
 		}
 		expectProblem(t, s.call("GET", "/api/v1/platform/revenue?from=2026-13-01&to="+date, ops.Token, nil), 422, "invalid_field", "from")
+	})
+}
+
+var fuzzDrawerOpen bool
+
+// FuzzPaymentCreate sends any body to a check's payments: never a 500,
+// always a problem when refused, and whatever is taken, the check's
+// balance still adds up.
+func FuzzPaymentCreate(f *testing.F) {
+	for _, seed := range []string{
+		`{"method":"cash"}`, `{"method":"card"}`, `{"method":"card","card":{"capture":"manual"}}`,
+		`{"method":"cash","amount":{"amount":1,"currency":"GBP"},"tendered":{"amount":9223372036854775807,"currency":"GBP"}}`,
+		`{"method":"cash","tip":{"amount":-1,"currency":"GBP"}}`, `{"method":"cash","tip_percent_bp":10001}`,
+		`{"method":"card","amount":{"amount":99999999,"currency":"GBP"}}`, `{"method":"card","amount":{"amount":1,"currency":"XXX"}}`,
+		`{"method":"card","card":{"payment_method":"pm_card_chargeDeclined"}}`, `{"method":"card","card":{"tap_to_pay":true}}`,
+		`{"method":"cash","tip":{"amount":9223372036854775807,"currency":"GBP"}}`, `{"method":"open_banking"}`,
+		`{"id":"pay_01jdzq3m5d6yq1b4x0kq9w2v7e","method":"cash"}`, `{"id":"nope","method":"cash"}`, `{}`, `null`, `[]`,
+		`{"method":"cash","drawer_id":"drw_01jdzq3m5d6yq1b4x0kq9w2v7e"}`, `{"method":"cash","amount":{"amount":1e99,"currency":"GBP"}}`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		s := fuzzServer(t)
+		tok := fuzzTenant.Token
+		if fuzzOrderItem == "" {
+			tax := kdsCreated(t, s.call("POST", "/api/v1/tax-categories", tok, map[string]any{"name": "Fuzz food",
+				"rates": map[string]int{"dine_in": 2000, "takeaway": 0, "delivery": 0}}), "tax category")["id"]
+			cat := kdsCreated(t, s.call("POST", "/api/v1/categories", tok, map[string]any{"name": "Fuzz"}), "category")["id"]
+			fuzzOrderItem = kdsCreated(t, s.call("POST", "/api/v1/items", tok, map[string]any{"category_id": cat, "name": "Fuzz dish",
+				"tax_category_id": tax, "variants": []map[string]any{{"name": "R", "price": rulesGBP(1234)}}}), "item")["id"].(string)
+		}
+		if !fuzzDrawerOpen {
+			d := kdsCreated(t, s.call("POST", "/api/v1/cash-drawers", tok, map[string]any{"location_id": fuzzTenant.LocationID, "name": "Fuzz till"}), "drawer")
+			kdsCreated(t, s.call("POST", "/api/v1/cash-drawers/"+d["id"].(string)+"/sessions", tok, map[string]any{"float": gbp(0)}), "session")
+			fuzzDrawerOpen = true
+		}
+		o := kdsCreated(t, s.call("POST", "/api/v1/orders", tok, map[string]any{"location_id": fuzzTenant.LocationID, "type": "takeaway",
+			"lines": []map[string]any{rulesLine(fuzzOrderItem, 2)}}), "check")
+		path := "/api/v1/orders/" + o["id"].(string) + "/payments"
+		r := s.call("POST", path, tok, body)
+		if r.Status >= 500 {
+			t.Fatalf("POST %s %q: %d %s", path, body, r.Status, r.Body)
+		}
+		if r.Status >= 300 {
+			var p struct {
+				Code   string `json:"code"`
+				Status int    `json:"status"`
+			}
+			if err := json.Unmarshal(r.Body, &p); err != nil || p.Code == "" || p.Status != r.Status {
+				t.Fatalf("POST %s %q: %d with a body that is not a problem: %s", path, body, r.Status, r.Body)
+			}
+			return
+		}
+		var out struct {
+			Payment map[string]any `json:"payment"`
+			Order   map[string]any `json:"order"`
+		}
+		if err := json.Unmarshal(r.Body, &out); err != nil || out.Order == nil || out.Payment == nil {
+			t.Fatalf("POST %s %q: %d with %s", path, body, r.Status, r.Body)
+		}
+		total := amount(out.Order["totals"].(map[string]any)["total"])
+		p, pend, bal, _ := paid(out.Order)
+		if p+pend+bal != total || p < 0 || pend < 0 || bal < 0 || amount(out.Payment["change"]) < 0 || amount(out.Payment["tip"]) < 0 {
+			t.Fatalf("POST %q: paid %d + pending %d + balance %d vs total %d; payment %v", body, p, pend, bal, total, out.Payment)
+		}
 	})
 }

@@ -175,6 +175,10 @@ type Service struct {
 	now               func() time.Time
 }
 
+// maxAmount bounds every amount a request may give (10^11 minor units),
+// so no sum of them can overflow.
+const maxAmount = 100_000_000_000
+
 // DefaultVarianceThreshold is £5 (in minor units of any currency).
 const DefaultVarianceThreshold = 500
 
@@ -263,8 +267,8 @@ func (s *Service) Open(ctx context.Context, a order.Actor, drawerID string, in O
 	if in.Float.Currency != loc.Currency {
 		f.Add("float.currency", "must be the location's currency, "+loc.Currency)
 	}
-	if in.Float.Amount < 0 {
-		f.Add("float.amount", "cannot be negative")
+	if in.Float.Amount < 0 || in.Float.Amount > maxAmount {
+		f.Add("float.amount", "must be 0 to 10^11")
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
@@ -339,8 +343,8 @@ func (s *Service) Move(ctx context.Context, a order.Actor, drawerID, sessionID s
 	}
 	switch in.Kind {
 	case MovePaidIn, MovePaidOut:
-		if in.Amount.Amount <= 0 {
-			f.Add("amount.amount", "must be more than zero")
+		if in.Amount.Amount <= 0 || in.Amount.Amount > maxAmount {
+			f.Add("amount.amount", "must be more than zero and at most 10^11")
 		}
 		if in.Amount.Currency != sess.Float.Currency {
 			f.Add("amount.currency", "must be the drawer's currency, "+sess.Float.Currency)
@@ -405,8 +409,8 @@ func (s *Service) Close(ctx context.Context, a order.Actor, drawerID, sessionID 
 	if in.Counted.Currency != sess.Float.Currency {
 		f.Add("counted.currency", "must be the drawer's currency, "+sess.Float.Currency)
 	}
-	if in.Counted.Amount < 0 {
-		f.Add("counted.amount", "cannot be negative")
+	if in.Counted.Amount < 0 || in.Counted.Amount > maxAmount {
+		f.Add("counted.amount", "must be 0 to 10^11")
 	}
 	if utf8.RuneCountInString(in.Note) > 500 {
 		f.Add("note", "must be at most 500 characters")

@@ -126,8 +126,8 @@ func (s *Service) SetFees(ctx context.Context, a order.Actor, in FeeSchedule) (*
 		if fee.Fixed.Currency != loc.Currency {
 			f.Add(name+".fixed.currency", "must be the location's currency, "+loc.Currency)
 		}
-		if fee.Fixed.Amount < 0 {
-			f.Add(name+".fixed.amount", "cannot be negative")
+		if fee.Fixed.Amount < 0 || fee.Fixed.Amount > MaxAmount {
+			f.Add(name+".fixed.amount", "must be 0 to 10^11")
 		}
 	}
 	if in.PlatformBP < 0 || in.PlatformBP > 10000 {
@@ -178,8 +178,8 @@ func (s *Service) Quote(ctx context.Context, a order.Actor, locationID string, a
 	if amount.Currency != fs.Card.Fixed.Currency {
 		return nil, nil, apperr.Field("amount.currency", "must be the location's currency, "+fs.Card.Fixed.Currency)
 	}
-	if amount.Amount <= 0 {
-		return nil, nil, apperr.Field("amount.amount", "must be more than zero")
+	if amount.Amount <= 0 || amount.Amount > MaxAmount {
+		return nil, nil, apperr.Field("amount.amount", "must be more than zero and at most 10^11")
 	}
 	m := func(v int64) money.Money { return money.Money{Amount: v, Currency: amount.Currency} }
 	cardCost := fs.processing(MethodCard, amount.Amount) + fs.platform(MethodCard, amount.Amount)

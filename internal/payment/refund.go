@@ -121,7 +121,7 @@ func (s *Service) Refund(ctx context.Context, a order.Actor, paymentID string, i
 	if in.Reason == "" || utf8.RuneCountInString(in.Reason) > 200 {
 		f.Add("reason", "must say why, in 1 to 200 characters")
 	}
-	if in.Amount != nil && in.Amount.Amount <= 0 {
+	if in.Amount != nil && (in.Amount.Amount <= 0 || in.Amount.Amount > MaxAmount) {
 		f.Add("amount.amount", "must be more than zero; leave amount out to refund everything left")
 	}
 	if err := f.Err(); err != nil {

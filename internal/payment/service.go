@@ -189,6 +189,10 @@ func (s *Service) schedule(ctx context.Context, orgID, locationID, currency stri
 	return fs, err
 }
 
+// MaxAmount bounds every amount a request may give (10^11 minor units: a
+// billion pounds), so no sum of them can overflow.
+const MaxAmount = 100_000_000_000
+
 // validate checks a payment's input before anything is locked.
 func validate(in PayInput, currency string, tipsOn bool) error {
 	var f apperr.Fields
@@ -221,6 +225,11 @@ func validate(in PayInput, currency string, tipsOn bool) error {
 	sameCurrency("amount", in.Amount)
 	sameCurrency("tip", in.Tip)
 	sameCurrency("tendered", in.Tendered)
+	for name, m := range map[string]*money.Money{"amount": in.Amount, "tip": in.Tip, "tendered": in.Tendered} {
+		if m != nil && m.Amount > MaxAmount {
+			f.Add(name+".amount", "is beyond what one payment can be")
+		}
+	}
 	if in.Amount != nil && in.Amount.Amount <= 0 {
 		f.Add("amount", "must be more than zero; leave it out for the whole balance")
 	}
