@@ -590,3 +590,46 @@ func FuzzPaymentCreate(f *testing.F) {
 		}
 	})
 }
+
+// TestSurchargePassedOn: where the law allows it (here, a US location), a
+// restaurant may pass card fees on; the guest's card pays a disclosed
+// surcharge on top, which is not part of the check.
+func TestSurchargePassedOn(t *testing.T) {
+	engines(t, func(t *testing.T, cfg app.Config) {
+		s := start(t, cfg)
+		r := s.call("POST", "/api/v1/signup", "", map[string]string{"business_name": "Joe's Diner", "owner_name": "Joe",
+			"email": "joe@example.com", "password": "correct horse battery", "country": "US", "currency": "USD", "timezone": "America/New_York"})
+		if r.Status != 201 {
+			t.Fatalf("signup: %d %s", r.Status, r.Body)
+		}
+		m := r.json(t)
+		tok, loc := m["access_token"].(string), m["location"].(map[string]any)["id"].(string)
+		usd := func(a int64) map[string]any { return map[string]any{"amount": a, "currency": "USD"} }
+		tax := kdsCreated(t, s.call("POST", "/api/v1/tax-categories", tok, map[string]any{"name": "Food",
+			"rates": map[string]int{"dine_in": 0, "takeaway": 0, "delivery": 0}}), "tax category")["id"]
+		cat := kdsCreated(t, s.call("POST", "/api/v1/categories", tok, map[string]any{"name": "Mains"}), "category")["id"]
+		item := kdsCreated(t, s.call("POST", "/api/v1/items", tok, map[string]any{"category_id": cat, "name": "Burger",
+			"tax_category_id": tax, "variants": []map[string]any{{"name": "R", "price": usd(1000)}}}), "item")["id"].(string)
+		put := map[string]any{"version": 0, "card": map[string]any{"rate_bp": 290, "fixed": usd(30)},
+			"open_banking": map[string]any{"rate_bp": 20, "fixed": usd(0)}, "platform_bp": 100, "policy": "pass_on"}
+		if r := s.call("PUT", "/api/v1/locations/"+loc+"/fees", tok, put); r.Status != 200 {
+			t.Fatalf("pass_on in the US: %d %s", r.Status, r.Body)
+		}
+		q := s.call("POST", "/api/v1/fees/quote", tok, map[string]any{"location_id": loc, "amount": usd(1000)}).json(t)["methods"].([]any)
+		for _, x := range q {
+			if mq := x.(map[string]any); mq["method"] == "card" && amount(mq["surcharge"]) != 29+30+10 {
+				t.Fatalf("card surcharge quoted %v", mq["surcharge"])
+			}
+		}
+		o := kdsCreated(t, s.call("POST", "/api/v1/orders", tok, map[string]any{"location_id": loc, "type": "takeaway",
+			"lines": []map[string]any{{"item_id": item, "quantity": 1}}}), "check")
+		r = s.call("POST", "/api/v1/orders/"+o["id"].(string)+"/payments", tok, map[string]any{"method": "card"})
+		if r.Status != 201 {
+			t.Fatalf("pay: %d %s", r.Status, r.Body)
+		}
+		p, check := r.json(t)["payment"].(map[string]any), r.json(t)["order"].(map[string]any)
+		if amount(p["amount"]) != 1000 || amount(p["surcharge"]) != 69 || check["status"] != "closed" || amount(check["payments"].(map[string]any)["paid"]) != 1000 {
+			t.Fatalf("surcharged payment %v; check %v %v", p, check["status"], check["payments"])
+		}
+	})
+}
