@@ -268,5 +268,5 @@ func verifyStripeWebhook(payload []byte, signature, secret string, now time.Time
 		return payment.WebhookEvent{}, err
 	}
 	return payment.WebhookEvent{ID: e.ID, Type: e.Type, PaymentID: e.Metadata["fynlo_payment_id"], Ref: e.PaymentIntentID,
-		Status: e.Status, Failure: e.Failure}, nil
+		Status: e.Status, Failure: e.Failure, RefundID: e.Metadata["fynlo_refund_id"], RefundStatus: e.RefundStatus}, nil
 }

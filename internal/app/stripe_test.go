@@ -128,6 +128,30 @@ func TestStripePayments(t *testing.T) {
 			t.Fatalf("refund: %d %s", r.Status, r.Body)
 		}
 
+		// A refund Stripe answers "pending", finished by its webhook.
+		fake.SetRefundStatus("pending")
+		r = s.call("POST", "/api/v1/payments/"+pay["id"].(string)+"/refunds", tl.maya, map[string]any{"amount": gbp(200), "reason": "late"})
+		fake.SetRefundStatus("")
+		if r.Status != 201 {
+			t.Fatalf("pending refund: %d %s", r.Status, r.Body)
+		}
+		pending, pp := r.json(t)["refund"].(map[string]any), r.json(t)["payment"].(map[string]any)
+		if pending["status"] != "pending" || pending["provider_ref"] == "" || amount(pp["refund_pending"]) != 200 || amount(pp["refunded"]) != 300 {
+			t.Fatalf("pending refund %v; payment refunded %v pending %v", pending, pp["refunded"], pp["refund_pending"])
+		}
+		refundEv := []byte(fmt.Sprintf(`{"id":"evt_re","object":"event","type":"refund.updated","created":1764158400,"data":{"object":`+
+			`{"id":%q,"object":"refund","status":"succeeded","payment_intent":%q,"metadata":{"fynlo_refund_id":%q}}}}`,
+			pending["provider_ref"], pay["provider_ref"], pending["id"]))
+		for i, want := range []bool{true, false} {
+			w := s.webhook(t, tl.s.app.Demo.OrganizationID, refundEv, stripe.SignWebhook(refundEv, fakeWebhookKey, time.Now()))
+			if w.Status != 200 || w.json(t)["applied"] != want {
+				t.Fatalf("refund webhook %d: %d %s, want applied %v", i, w.Status, w.Body, want)
+			}
+		}
+		if got := s.call("GET", "/api/v1/payments/"+pay["id"].(string), tl.tom, nil).json(t); amount(got["refunded"]) != 500 || amount(got["refund_pending"]) != 0 {
+			t.Fatalf("after the refund webhook: refunded %v pending %v", got["refunded"], got["refund_pending"])
+		}
+
 		// A held card settled by Stripe's webhook rather than by us.
 		held, _ := tl.pay(t, tl.tom, id, map[string]any{"method": "card", "card": map[string]any{"capture": "manual"}}, 201)
 		if held["status"] != "authorized" {

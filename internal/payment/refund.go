@@ -74,6 +74,11 @@ type RefundStore interface {
 	UpdateRefund(ctx context.Context, orgID, id string, update func(r *Refund, p *Payment, o *order.Order) error) (*Refund, *Payment, *order.Order, error)
 	// FindRefund errors: NotFound.
 	FindRefund(ctx context.Context, orgID, id string) (*Refund, error)
+	// ApplyRefundEvent records a provider event as applied and, the first
+	// time only, lets update change the refund (if it is one of org's),
+	// its payment and check, in one transaction.
+	ApplyRefundEvent(ctx context.Context, orgID, provider, eventID, eventType, refundID string,
+		update func(r *Refund, p *Payment, o *order.Order) error) (applied bool, err error)
 	// FindRefunds lists refunds oldest first, by ID.
 	FindRefunds(ctx context.Context, orgID string, f RefundFilter) ([]*Refund, error)
 }
@@ -255,24 +260,36 @@ func (s *Service) refundCard(ctx context.Context, a order.Actor, r *Refund, p *P
 	}
 	now := s.now().UTC()
 	return s.refunds.UpdateRefund(ctx, a.OrgID, r.ID, func(r *Refund, p *Payment, o *order.Order) error {
-		if r.Status != RefundPending {
-			return nil
-		}
-		r.ProviderRef = res.Ref
-		switch res.Status {
-		case RefundSucceeded:
-			r.Status = RefundSucceeded
-			settleRefund(r, p, o, a.UserID, now)
-		case RefundFailed:
-			r.Status, r.Failure, r.UpdatedAt = RefundFailed, res.Failure, now
-			p.RefundPending.Amount -= r.Amount.Amount
-		default:
-			return nil // still pending at the provider: its webhook will say
-		}
-		p.Version++
-		p.UpdatedAt = now
+		applyRefundResult(r, p, o, res, a.UserID, now)
 		return nil
 	})
+}
+
+// applyRefundResult records what the provider says of a pending refund:
+// succeeded, it comes off the payment and the check; failed, its hold is
+// released; still pending, its reference is kept for the webhook. A
+// refund already settled changes no more. It reports whether it changed
+// the refund's status.
+func applyRefundResult(r *Refund, p *Payment, o *order.Order, res RefundResult, by string, now time.Time) bool {
+	if r.Status != RefundPending {
+		return false
+	}
+	if res.Ref != "" && r.ProviderRef != res.Ref {
+		r.ProviderRef, r.UpdatedAt = res.Ref, now
+	}
+	switch res.Status {
+	case RefundSucceeded:
+		r.Status = RefundSucceeded
+		settleRefund(r, p, o, by, now)
+	case RefundFailed:
+		r.Status, r.Failure, r.UpdatedAt = RefundFailed, res.Failure, now
+		p.RefundPending.Amount -= r.Amount.Amount
+	default:
+		return false // still pending at the provider: its webhook will say
+	}
+	p.Version++
+	p.UpdatedAt = now
+	return true
 }
 
 // resumeRefund returns a refund found by its ID, asking the provider again

@@ -23,6 +23,10 @@ type WebhookEvent struct {
 	Status    Status // what the event says of the payment; "" if nothing
 	Failure   *Failure
 	Card      *Card
+	// RefundID is our refund (rfd_…) the event is about, from the
+	// provider refund's metadata; RefundStatus what it says of it.
+	RefundID     string
+	RefundStatus string
 }
 
 // WebhookVerifier checks a webhook's signature and, only if it is good,
@@ -48,6 +52,9 @@ func (s *Service) HandleWebhook(ctx context.Context, orgID string, payload []byt
 	e, err := s.verify(payload, signature, secret, s.now())
 	if err != nil {
 		return false, err
+	}
+	if e.RefundID != "" && e.RefundStatus != "" {
+		return s.applyRefundEvent(ctx, orgID, e)
 	}
 	paymentID := e.PaymentID
 	if paymentID == "" && e.Ref != "" {
@@ -83,3 +90,14 @@ func (s *Service) HandleWebhook(ctx context.Context, orgID string, payload []byt
 }
 
 var errBadSignature = apperr.New(apperr.Invalid, "bad_signature", "the webhook's signature does not verify")
+
+// applyRefundEvent finishes a refund the provider answered "pending".
+func (s *Service) applyRefundEvent(ctx context.Context, orgID string, e WebhookEvent) (bool, error) {
+	now := s.now().UTC()
+	changed := false
+	_, err := s.refunds.ApplyRefundEvent(ctx, orgID, "stripe", e.ID, e.Type, e.RefundID, func(r *Refund, p *Payment, o *order.Order) error {
+		changed = applyRefundResult(r, p, o, RefundResult{Status: e.RefundStatus, Failure: e.Failure}, "", now)
+		return nil
+	})
+	return changed, err
+}

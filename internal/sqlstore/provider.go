@@ -58,15 +58,9 @@ func (db *DB) SaveProviderSettings(ctx context.Context, ps *payment.ProviderSett
 func (db *DB) ApplyProviderEvent(ctx context.Context, orgID, provider, eventID, eventType, paymentID string,
 	update func(p *payment.Payment, o *order.Order) error) (applied bool, err error) {
 	err = db.inTx(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO provider_events (provider, event_id, org_id, type, created_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (provider, event_id) DO NOTHING`, provider, eventID, orgID, eventType, ts(clockNow()))
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return nil // seen before: applied once already
+		first, err := tx.firstProviderEvent(ctx, orgID, provider, eventID, eventType)
+		if err != nil || !first {
+			return err // seen before: applied once already
 		}
 		applied = true
 		if paymentID == "" {
@@ -94,4 +88,16 @@ func (db *DB) ApplyProviderEvent(ctx context.Context, orgID, provider, eventID, 
 		return nil
 	})
 	return applied, err
+}
+
+// firstProviderEvent records a provider's event as applied, reporting
+// whether this is the first time it was seen.
+func (tx *Tx) firstProviderEvent(ctx context.Context, orgID, provider, eventID, eventType string) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO provider_events (provider, event_id, org_id, type, created_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (provider, event_id) DO NOTHING`, provider, eventID, orgID, eventType, ts(clockNow()))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }

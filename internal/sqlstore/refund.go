@@ -79,45 +79,73 @@ func (db *DB) UpdateRefund(ctx context.Context, orgID, id string, update func(*p
 	var r *payment.Refund
 	var p *payment.Payment
 	var o *order.Order
-	err := db.inTx(ctx, func(tx *Tx) error {
-		var paymentID string
-		if err := tx.QueryRowContext(ctx, `SELECT payment_id FROM refunds WHERE org_id = $1 AND id = $2`, orgID, id).Scan(&paymentID); err != nil {
-			return notFound(err, "refund")
-		}
-		var lo lockedOrder
-		var err error
-		if p, lo, err = tx.lockPayment(ctx, db, orgID, paymentID); err != nil {
-			return err
-		}
-		if r, err = scanRefund(tx.QueryRowContext(ctx, `SELECT body FROM refunds WHERE org_id = $1 AND id = $2`+db.forUpdate(), orgID, id)); err != nil {
-			return notFound(err, "refund")
-		}
-		o = lo.Order
-		before, paymentBefore, orderBefore := r.UpdatedAt, p.Version, o.Version
-		if err := update(r, p, o); err != nil {
-			return err
-		}
-		if !r.UpdatedAt.Equal(before) {
-			if _, err := tx.ExecContext(ctx, `UPDATE refunds SET status = $1, body = $2, updated_at = $3 WHERE org_id = $4 AND id = $5`,
-				r.Status, refundBody(r), ts(r.UpdatedAt), orgID, id); err != nil {
-				return err
-			}
-			if err := tx.emit(ctx, orgID, payment.EventRefundUpdated, r.LocationID, r.ID, r, r.UpdatedAt); err != nil {
-				return err
-			}
-		}
-		if p.Version != paymentBefore {
-			if err := tx.savePayment(ctx, p); err != nil {
-				return err
-			}
-		}
-		if o.Version != orderBefore {
-			return tx.savePaidOrder(ctx, lo)
-		}
-		return nil
+	err := db.inTx(ctx, func(tx *Tx) (err error) {
+		r, p, o, err = tx.updateRefund(ctx, db, orgID, id, update)
+		return err
 	})
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	return r, p, o, nil
+}
+
+// ApplyRefundEvent implements payment.RefundStore.
+func (db *DB) ApplyRefundEvent(ctx context.Context, orgID, provider, eventID, eventType, refundID string,
+	update func(*payment.Refund, *payment.Payment, *order.Order) error) (applied bool, err error) {
+	err = db.inTx(ctx, func(tx *Tx) error {
+		first, err := tx.firstProviderEvent(ctx, orgID, provider, eventID, eventType)
+		if err != nil || !first {
+			return err
+		}
+		applied = true
+		_, _, _, err = tx.updateRefund(ctx, db, orgID, refundID, update)
+		if apperr.Is(err, apperr.NotFound) {
+			return nil // not ours: acknowledged
+		}
+		return err
+	})
+	return applied, err
+}
+
+// updateRefund locks a refund with its payment and check, lets update
+// change them, and saves what changed.
+func (tx *Tx) updateRefund(ctx context.Context, db *DB, orgID, id string,
+	update func(*payment.Refund, *payment.Payment, *order.Order) error) (*payment.Refund, *payment.Payment, *order.Order, error) {
+	var paymentID string
+	if err := tx.QueryRowContext(ctx, `SELECT payment_id FROM refunds WHERE org_id = $1 AND id = $2`, orgID, id).Scan(&paymentID); err != nil {
+		return nil, nil, nil, notFound(err, "refund")
+	}
+	p, lo, err := tx.lockPayment(ctx, db, orgID, paymentID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	r, err := scanRefund(tx.QueryRowContext(ctx, `SELECT body FROM refunds WHERE org_id = $1 AND id = $2`+db.forUpdate(), orgID, id))
+	if err != nil {
+		return nil, nil, nil, notFound(err, "refund")
+	}
+	o := lo.Order
+	before, paymentBefore, orderBefore := r.UpdatedAt, p.Version, o.Version
+	if err := update(r, p, o); err != nil {
+		return nil, nil, nil, err
+	}
+	if !r.UpdatedAt.Equal(before) {
+		if _, err := tx.ExecContext(ctx, `UPDATE refunds SET status = $1, body = $2, updated_at = $3 WHERE org_id = $4 AND id = $5`,
+			r.Status, refundBody(r), ts(r.UpdatedAt), orgID, id); err != nil {
+			return nil, nil, nil, err
+		}
+		if err := tx.emit(ctx, orgID, payment.EventRefundUpdated, r.LocationID, r.ID, r, r.UpdatedAt); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if p.Version != paymentBefore {
+		if err := tx.savePayment(ctx, p); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if o.Version != orderBefore {
+		if err := tx.savePaidOrder(ctx, lo); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	return r, p, o, nil
 }

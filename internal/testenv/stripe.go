@@ -26,6 +26,10 @@ type FakeStripe struct {
 	refunded int64
 	next     int
 
+	// RefundStatus is the status new refunds get: "succeeded" when empty;
+	// "pending" leaves them for a refund.updated webhook.
+	RefundStatus string
+
 	// Before is called with a request's path and idempotency key before
 	// it is applied; false drops the connection and the request is not
 	// applied (it never reached Stripe). After is called once it has
@@ -67,6 +71,13 @@ func (f *FakeStripe) IntentFor(paymentID string) map[string]any {
 		}
 	}
 	return nil
+}
+
+// SetRefundStatus sets RefundStatus.
+func (f *FakeStripe) SetRefundStatus(status string) {
+	f.mu.Lock()
+	f.RefundStatus = status
+	f.mu.Unlock()
 }
 
 // SetHooks sets Before and After.
@@ -206,8 +217,18 @@ func (f *FakeStripe) apply(r *http.Request) fakeAnswer {
 		}
 		f.refunded += amount
 		f.next++
+		status := f.RefundStatus
+		if status == "" {
+			status = "succeeded"
+		}
+		meta := map[string]any{}
+		for k, v := range r.Form {
+			if strings.HasPrefix(k, "metadata[") {
+				meta[strings.TrimSuffix(strings.TrimPrefix(k, "metadata["), "]")] = v[0]
+			}
+		}
 		return f.json(200, map[string]any{"id": fmt.Sprintf("re_fake%06d", f.next), "object": "refund", "amount": amount,
-			"status": "succeeded", "payment_intent": pi["id"], "currency": pi["currency"]})
+			"status": status, "payment_intent": pi["id"], "currency": pi["currency"], "metadata": meta})
 	case r.Method == http.MethodPost && path == "terminal/connection_tokens":
 		return f.json(200, map[string]any{"object": "terminal.connection_token", "secret": "pst_test_fake"})
 	}

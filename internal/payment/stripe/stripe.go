@@ -221,6 +221,9 @@ func (p *Provider) Refund(ctx context.Context, ref string, amount money.Money, k
 	if amount.Amount > 0 {
 		params.Amount = sdk.Int64(amount.Amount)
 	}
+	// Our refund's ID (its key), so the webhook that finishes a pending
+	// refund finds it.
+	params.AddMetadata("fynlo_refund_id", key)
 	params.SetIdempotencyKey(key)
 
 	ctx, tr := track(ctx)

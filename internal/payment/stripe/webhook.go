@@ -45,8 +45,9 @@ type Event struct {
 	// Failure says why a payment or a refund failed.
 	Failure *payment.Failure
 
-	// Metadata is the object's metadata: Charge puts our payment's ID in
-	// it (fynlo_payment_id), so an event finds its payment even if the
+	// Metadata is the PaymentIntent's or the refund's metadata: Charge puts
+	// our payment's ID in it (fynlo_payment_id), Refund our refund's
+	// (fynlo_refund_id), so an event finds what it is about even if the
 	// server stopped before it recorded Stripe's answer.
 	Metadata map[string]string
 }
@@ -260,4 +261,5 @@ func (ev *Event) setRefund(re rawRefund) {
 	res := refundResultOf(re.ID, re.Status, re.FailureReason)
 	ev.RefundID, ev.RefundStatus, ev.Failure = res.Ref, res.Status, res.Failure
 	ev.PaymentIntentID = string(re.PaymentIntent)
+	ev.Metadata = re.Metadata
 }
