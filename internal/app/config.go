@@ -58,7 +58,7 @@ var settings = []setting{
 	{"shutdown-timeout", "FYNLO_SHUTDOWN_TIMEOUT", "20s", "how long a stopping server waits for requests in flight"},
 	{"auto-migrate", "FYNLO_AUTO_MIGRATE", "true", "apply database migrations when serve starts"},
 	{"demo", "FYNLO_DEMO", "false", "seed the demo restaurant on start if it is not there (sign-ins in the README)"},
-	{"platform-admins", "FYNLO_PLATFORM_ADMINS", "", "comma-separated emails of Fynlo's own staff accounts who may read platform-wide figures (platform revenue)"},
+	{"platform-admins", "FYNLO_PLATFORM_ADMINS", "", "comma-separated user IDs (usr_…) of Fynlo's own staff accounts who may read platform-wide figures (platform revenue)"},
 	{"stripe-api-base", "FYNLO_STRIPE_API_BASE", "", "Stripe's API address; empty for Stripe's own (set it to reach stripe-mock or a proxy)"},
 	{"smtp-url", "FYNLO_SMTP_URL", "", "smtp://user:password@host:port?from=address for outgoing mail (password resets); empty logs mail instead"},
 }
@@ -130,8 +130,8 @@ func ParseConfigFlags(fs *flag.FlagSet, args []string, getenv func(string) strin
 	}
 	for _, e := range strings.Split(get("platform-admins"), ",") {
 		if e = strings.TrimSpace(e); e != "" {
-			if !strings.Contains(e, "@") {
-				bad("platform-admins", "must be email addresses, comma-separated")
+			if !strings.HasPrefix(e, "usr_") {
+				bad("platform-admins", "must be user IDs (usr_…), comma-separated")
 			}
 			c.PlatformAdmins = append(c.PlatformAdmins, e)
 		}

@@ -161,6 +161,10 @@ func TestPayCardAndCashClosesTheCheck(t *testing.T) {
 		if sess := s.call("GET", sessPath, tl.cashier, nil).json(t); sess["summary"] != nil {
 			t.Fatalf("a cashier sees what the open drawer should hold: %v", sess["summary"])
 		}
+		// Nor the rows that would add up to it.
+		expectProblem(t, s.call("GET", "/api/v1/payments?drawer_session_id="+tl.session, tl.cashier, nil), 403, "blind_count")
+		expectProblem(t, s.call("GET", "/api/v1/refunds?drawer_session_id="+tl.session, tl.cashier, nil), 403, "blind_count")
+		expectProblem(t, s.call("GET", sessPath+"/movements", tl.cashier, nil), 403, "blind_count")
 		sum := s.call("GET", sessPath, tl.maya, nil).json(t)["summary"].(map[string]any)
 		if amount(sum["cash_sales"]) != rest+tip || amount(sum["expected"]) != 10000+rest+tip || sum["payments"].(float64) != 1 {
 			t.Fatalf("drawer summary %v; cash in %d", sum, rest+tip)
@@ -440,7 +444,6 @@ func TestRefunds(t *testing.T) {
 // with refunds and summed for platform administrators.
 func TestFeesAndPlatformRevenue(t *testing.T) {
 	engines(t, func(t *testing.T, cfg app.Config) {
-		cfg.PlatformAdmins = []string{"ops@fynlo.example"}
 		tl := openTill(t, cfg)
 		s := tl.s
 		feesPath := "/api/v1/locations/" + tl.loc + "/fees"
@@ -474,6 +477,9 @@ func TestFeesAndPlatformRevenue(t *testing.T) {
 		expectProblem(t, s.call("PUT", feesPath, tl.owner, put), 422, "invalid_field", "policy")
 		expectProblem(t, s.call("PUT", feesPath, tl.tom, put), 403, "permission_denied")
 		put["policy"] = "absorb"
+		put["platform_bp"] = 0
+		expectProblem(t, s.call("PUT", feesPath, tl.owner, put), 422, "invalid_field", "platform_bp")
+		put["platform_bp"] = 100
 		if r := s.call("PUT", feesPath, tl.owner, put); r.Status != 200 || r.json(t)["version"].(float64) != 1 {
 			t.Fatalf("set fees: %d %s", r.Status, r.Body)
 		}
@@ -509,7 +515,13 @@ func TestFeesAndPlatformRevenue(t *testing.T) {
 		date := pc["business_date"].(string)
 		path := "/api/v1/platform/revenue?from=" + date + "&to=" + date
 		expectProblem(t, s.call("GET", path, tl.owner, nil), 403, "not_platform_admin")
+		// Named by user ID: an account with a Fynlo-looking email is nobody.
 		ops := s.signup("ops@fynlo.example")
+		expectProblem(t, s.call("GET", path, ops.Token, nil), 403, "not_platform_admin")
+		opsID := s.call("GET", "/api/v1/me", ops.Token, nil).json(t)["user"].(map[string]any)["id"].(string)
+		s.stop()
+		cfg.PlatformAdmins = []string{opsID}
+		s = start(t, cfg)
 		rev := s.call("GET", path, ops.Token, nil)
 		if rev.Status != 200 {
 			t.Fatalf("revenue: %d %s", rev.Status, rev.Body)

@@ -384,7 +384,31 @@ func (s *Service) Movements(ctx context.Context, a order.Actor, drawerID, sessio
 	if sess.DrawerID != drawerID || atLocation(a, sess.LocationID, "") != nil {
 		return nil, apperr.NotFoundf("drawer session")
 	}
+	if err := s.blind(ctx, a, sess); err != nil {
+		return nil, err
+	}
 	return s.store.FindDrawerMovements(ctx, a.OrgID, sessionID)
+}
+
+// Blind refuses to list what went into an open session to someone who
+// counts it blind (staff whose role may not view reports): summed, the
+// rows would tell them what the drawer should hold.
+func (s *Service) Blind(ctx context.Context, a order.Actor, sessionID string) error {
+	sess, _, err := s.store.FindDrawerSession(ctx, a.OrgID, sessionID)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil // nothing to list anyway
+	}
+	if err != nil {
+		return err
+	}
+	return s.blind(ctx, a, sess)
+}
+
+func (s *Service) blind(ctx context.Context, a order.Actor, sess *Session) error {
+	if sess.Status == SessionOpen && !s.seesExpected(ctx, a) {
+		return apperr.New(apperr.Forbidden, "blind_count", "an open drawer is counted blind: its rows are listed to roles with report.view, or after it is closed")
+	}
+	return nil
 }
 
 // CloseInput is the count at close.

@@ -34,8 +34,9 @@ type paymentCreateInput struct {
 }
 
 type paymentResult struct {
-	Payment *payment.Payment `json:"payment"`
-	Order   *order.Order     `json:"order" doc:"the check as the payment left it: its payments.balance, its status (closed once fully paid)"`
+	Payment      *payment.Payment `json:"payment"`
+	ClientSecret string           `json:"client_secret,omitempty" doc:"when the payment is requires_action: for the app's Stripe SDK to finish 3-D Secure or Tap to Pay; given only here, never stored (retry the payment with its id to get it again)"`
+	Order        *order.Order     `json:"order" doc:"the check as the payment left it: its payments.balance, its status (closed once fully paid)"`
 }
 
 type paymentResultOutput struct {
@@ -121,7 +122,7 @@ func (s *Server) handlePaymentCreate(ctx context.Context, in *paymentCreateInput
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
-	out := &paymentResultOutput{Status: http.StatusOK, Body: paymentResult{Payment: p, Order: o}}
+	out := &paymentResultOutput{Status: http.StatusOK, Body: paymentResult{Payment: p, Order: o, ClientSecret: p.ClientSecret}}
 	if created {
 		out.Status, out.Location = http.StatusCreated, "/api/v1/payments/"+p.ID
 	}
@@ -132,6 +133,11 @@ func (s *Server) handlePaymentList(ctx context.Context, in *paymentListInput) (*
 	a, err := s.actor(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if in.DrawerSessionID != "" {
+		if err := s.cash.Blind(ctx, a, in.DrawerSessionID); err != nil {
+			return nil, problemFor(ctx, s.logger, err)
+		}
 	}
 	f := payment.Filter{LocationID: in.LocationID, OrderID: in.OrderID, BusinessDate: in.BusinessDate, DrawerSessionID: in.DrawerSessionID,
 		Method: payment.Method(in.Method), After: in.Cursor, Limit: in.Limit + 1}
@@ -271,6 +277,11 @@ func (s *Server) handleRefundList(ctx context.Context, in *refundListInput) (*re
 	a, err := s.actor(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if in.DrawerSessionID != "" {
+		if err := s.cash.Blind(ctx, a, in.DrawerSessionID); err != nil {
+			return nil, problemFor(ctx, s.logger, err)
+		}
 	}
 	rs, err := s.pay.Refunds(ctx, a, payment.RefundFilter{PaymentID: in.PaymentID, LocationID: in.LocationID, BusinessDate: in.BusinessDate,
 		DrawerSessionID: in.DrawerSessionID, Status: in.Status, After: in.Cursor, Limit: in.Limit + 1})

@@ -39,7 +39,7 @@ type Config struct {
 	MaxBodyBytes      int64    // request body cap; 413 past it
 	CORSOrigins       []string // allowed browser origins; "*" for any
 	TrustProxyHeaders bool     // take the client address from X-Forwarded-For
-	PlatformAdmins    []string // emails of the users who may read platform-wide figures
+	PlatformAdmins    []string // IDs of the users who may read platform-wide figures
 }
 
 // Deps are the services the API calls.

@@ -130,8 +130,8 @@ func (s *Service) SetFees(ctx context.Context, a order.Actor, in FeeSchedule) (*
 			f.Add(name+".fixed.amount", "must be 0 to 10^11")
 		}
 	}
-	if in.PlatformBP < 0 || in.PlatformBP > 10000 {
-		f.Add("platform_bp", "must be 0 to 10000")
+	if in.PlatformBP != cur.PlatformBP {
+		f.Add("platform_bp", "is Fynlo's platform fee: only Fynlo changes it")
 	}
 	switch in.Policy {
 	case PolicyAbsorb:

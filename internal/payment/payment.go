@@ -101,21 +101,24 @@ type Payment struct {
 	PlatformFee   money.Money  `json:"platform_fee" doc:"Fynlo's platform fee, once captured"`
 	// PlatformFeeReversed is the part of the platform fee given back with
 	// refunds.
-	PlatformFeeReversed money.Money  `json:"platform_fee_reversed"`
-	ManualCapture       bool         `json:"manual_capture" doc:"authorised now, captured later (a bar tab, a tip to add)"`
-	Card                *Card        `json:"card,omitempty"`
-	PaymentMethod       string       `json:"payment_method,omitempty" doc:"the provider's payment method the card came as (pm_…)"`
-	Terminal            bool         `json:"tap_to_pay,omitempty" doc:"collected on the device with Tap to Pay on iPhone (Stripe Terminal)"`
-	ProviderRef         string       `json:"provider_ref,omitempty" doc:"the provider's ID (a Stripe PaymentIntent)"`
-	ClientSecret        string       `json:"client_secret,omitempty" doc:"for the app to finish 3-D Secure with the provider's SDK"`
-	Failure             *Failure     `json:"failure,omitempty"`
-	DrawerSessionID     string       `json:"drawer_session_id,omitempty" doc:"the drawer session a cash payment went into"`
-	EmployeeID          string       `json:"employee_id,omitempty" doc:"who took it"`
-	ServerID            string       `json:"server_id,omitempty" doc:"the check's server, whom the tip is for"`
-	History             []Transition `json:"history" doc:"every change of status, oldest first"`
-	Version             int64        `json:"version"`
-	CreatedAt           time.Time    `json:"created_at"`
-	UpdatedAt           time.Time    `json:"updated_at"`
+	PlatformFeeReversed money.Money `json:"platform_fee_reversed"`
+	ManualCapture       bool        `json:"manual_capture" doc:"authorised now, captured later (a bar tab, a tip to add)"`
+	Card                *Card       `json:"card,omitempty"`
+	PaymentMethod       string      `json:"payment_method,omitempty" doc:"the provider's payment method the card came as (pm_…)"`
+	Terminal            bool        `json:"tap_to_pay,omitempty" doc:"collected on the device with Tap to Pay on iPhone (Stripe Terminal)"`
+	ProviderRef         string      `json:"provider_ref,omitempty" doc:"the provider's ID (a Stripe PaymentIntent)"`
+	// ClientSecret lets the app finish 3-D Secure or Tap to Pay with the
+	// provider's SDK. It is given only in the answer to the request that
+	// made (or retried) the payment: never stored, never in events.
+	ClientSecret    string       `json:"-"`
+	Failure         *Failure     `json:"failure,omitempty"`
+	DrawerSessionID string       `json:"drawer_session_id,omitempty" doc:"the drawer session a cash payment went into"`
+	EmployeeID      string       `json:"employee_id,omitempty" doc:"who took it"`
+	ServerID        string       `json:"server_id,omitempty" doc:"the check's server, whom the tip is for"`
+	History         []Transition `json:"history" doc:"every change of status, oldest first"`
+	Version         int64        `json:"version"`
+	CreatedAt       time.Time    `json:"created_at"`
+	UpdatedAt       time.Time    `json:"updated_at"`
 
 	// Ledger is the platform-fee entries this change adds; the store
 	// writes them with the payment.

@@ -2,6 +2,7 @@ package payment
 
 import (
 	"context"
+	"math/big"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -157,22 +158,31 @@ func (s *Service) Refund(ctx context.Context, a order.Actor, paymentID string, i
 	if p.Status != StatusCaptured && p.Status != StatusPartiallyRefunded {
 		return nil, nil, nil, false, apperr.New(apperr.Conflict, "not_refundable", "a payment that is "+string(p.Status)+" has nothing to refund")
 	}
-	approver, err := s.approver.Approver(ctx, a.Principal, auth.PermPaymentRefund, a.Approval)
-	if err != nil {
-		return nil, nil, nil, false, err
+	// Everything that can refuse the refund is checked before a manager's
+	// approval is spent on it.
+	if in.Amount != nil && in.Amount.Amount > p.Refundable() {
+		e := apperr.Field("amount", "is more than is left to refund, "+money.Money{Amount: p.Refundable(), Currency: p.Amount.Currency}.Decimal())
+		e.Code = "amount_above_refundable"
+		return nil, nil, nil, false, e
+	}
+	sessionID := ""
+	if p.Method == MethodCash {
+		if sessionID, err = s.drawers.OpenSession(ctx, a.OrgID, p.LocationID, in.DrawerID); err != nil {
+			return nil, nil, nil, false, err
+		}
 	}
 	loc, err := s.locations.Location(ctx, a.OrgID, p.LocationID)
 	if err != nil {
 		return nil, nil, nil, false, err
 	}
+	approver, err := s.approver.Approver(ctx, a.Principal, auth.PermPaymentRefund, a.Approval)
+	if err != nil {
+		return nil, nil, nil, false, err
+	}
 	now := s.now().UTC()
 	r := &Refund{ID: in.ID, OrgID: a.OrgID, LocationID: p.LocationID, PaymentID: p.ID, OrderID: p.OrderID, BusinessDate: loc.BusinessDate(now),
-		Method: p.Method, Status: RefundPending, Reason: in.Reason, PlatformFee: money.Money{Currency: p.Amount.Currency}, By: a.UserID, ApprovedBy: approver, CreatedAt: now, UpdatedAt: now}
-	if p.Method == MethodCash {
-		if r.DrawerSessionID, err = s.drawers.OpenSession(ctx, a.OrgID, p.LocationID, in.DrawerID); err != nil {
-			return nil, nil, nil, false, err
-		}
-	}
+		Method: p.Method, Status: RefundPending, Reason: in.Reason, PlatformFee: money.Money{Currency: p.Amount.Currency}, By: a.UserID,
+		ApprovedBy: approver, DrawerSessionID: sessionID, CreatedAt: now, UpdatedAt: now}
 	var outP *Payment
 	var outO *order.Order
 	err = s.refunds.CreateRefund(ctx, r, func(r *Refund, p *Payment, o *order.Order) error {
@@ -216,7 +226,10 @@ func (s *Service) Refund(ctx context.Context, a order.Actor, paymentID string, i
 func settleRefund(r *Refund, p *Payment, o *order.Order, by string, now time.Time) {
 	p.RefundPending.Amount -= r.Amount.Amount
 	p.Refunded.Amount += r.Amount.Amount
-	reversed := p.PlatformFee.Amount * r.Amount.Amount / max(p.feeBase(), 1) // rounds toward zero: never more than was taken
+	// fee × refund ÷ base, toward zero (never more than was taken), in
+	// big integers: the product of two amounts can pass int64.
+	reversed := new(big.Int).Quo(new(big.Int).Mul(big.NewInt(p.PlatformFee.Amount), big.NewInt(r.Amount.Amount)),
+		big.NewInt(max(p.feeBase(), 1))).Int64()
 	if p.Refunded.Amount >= p.Amount.Amount+p.Tip.Amount {
 		reversed = p.PlatformFee.Amount - p.PlatformFeeReversed.Amount
 	}
@@ -253,10 +266,16 @@ func (s *Service) refundCard(ctx context.Context, a order.Actor, r *Refund, p *P
 		return nil, nil, nil, apperr.New(apperr.Conflict, "not_refundable", "the card provider "+card.Name()+" cannot refund")
 	}
 	res, err := refunder.Refund(ctx, p.ProviderRef, r.Amount, r.ID)
-	if err != nil {
-		// Unknown or refused outcome: the refund stays pending, holding
-		// its amount; a retry with its ID asks the provider again.
-		return nil, nil, nil, err
+	switch {
+	case apperr.Is(err, apperr.Unavailable):
+		// Not sent: the refund failed, and its amount may be refunded again.
+		res, err = RefundResult{Status: RefundFailed, Failure: &Failure{Code: "provider_unavailable",
+			Message: "the card provider could not be reached"}}, nil
+	case err != nil:
+		// Unknown outcome: the refund stays pending, holding its amount; a
+		// retry with its ID asks the provider again, or its webhook says.
+		return nil, nil, nil, &apperr.Error{Kind: apperr.Unavailable, Code: "outcome_unknown", Err: err,
+			Detail: "the card provider did not answer; the refund " + r.ID + " is held until its outcome is known: retry with \"id\": \"" + r.ID + "\""}
 	}
 	now := s.now().UTC()
 	return s.refunds.UpdateRefund(ctx, a.OrgID, r.ID, func(r *Refund, p *Payment, o *order.Order) error {

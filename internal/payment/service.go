@@ -77,6 +77,7 @@ type PayInput struct {
 // a payment already made: it is returned as it is, or driven on if it was
 // left in flight (a crash, a dropped connection).
 func (s *Service) Pay(ctx context.Context, a order.Actor, orderID string, in PayInput) (p *Payment, o *order.Order, created bool, err error) {
+	clientID := in.ID != ""
 	if in.ID != "" {
 		if !id.Valid(id.Payment, in.ID) {
 			return nil, nil, false, apperr.Field("id", "must be pay_ followed by a ULID")
@@ -170,6 +171,14 @@ func (s *Service) Pay(ctx context.Context, a order.Actor, orderID string, in Pay
 		o.UpdatedAt = now
 		return nil
 	})
+	var ae *apperr.Error
+	if clientID && errors.As(err, &ae) && ae.Code == "already_exists" {
+		// A retry that raced its first attempt: answer with that one.
+		if first, ferr := s.store.FindPayment(ctx, a.OrgID, in.ID); ferr == nil && first.OrderID == orderID && first.Method == in.Method {
+			p, o, err := s.resume(ctx, a, first)
+			return p, o, false, err
+		}
+	}
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -303,11 +312,20 @@ func (s *Service) charge(ctx context.Context, a order.Actor, p *Payment, o *orde
 	if err != nil {
 		return nil, nil, err
 	}
+	description := "Fynlo payment " + p.ID
+	if o != nil {
+		description = "Check " + strconv.Itoa(o.Number)
+	}
 	res, err := card.Charge(ctx, ChargeRequest{Key: p.ID, Amount: p.Taken(), ManualCapture: p.ManualCapture,
-		PaymentMethod: p.PaymentMethod, Terminal: p.Terminal, Description: "Check " + strconv.Itoa(o.Number),
+		PaymentMethod: p.PaymentMethod, Terminal: p.Terminal, Description: description,
 		Metadata: map[string]string{"fynlo_payment_id": p.ID, "fynlo_order_id": p.OrderID, "fynlo_organization_id": p.OrgID}})
 	switch {
 	case err == nil:
+		if res.Status == StatusFailed && res.Ref != "" {
+			// A declined PaymentIntent stays open at the provider: close it
+			// (best effort) so nothing can confirm it after we let go.
+			_, _ = card.Cancel(ctx, res.Ref, p.ID+":cancel")
+		}
 		return s.record(ctx, a, p, res)
 	case apperr.Is(err, apperr.Unavailable), apperr.Is(err, apperr.Invalid):
 		// Nothing was charged: the payment failed, and the check is
@@ -325,7 +343,8 @@ func (s *Service) charge(ctx context.Context, a order.Actor, p *Payment, o *orde
 		// We cannot tell whether the provider charged: the payment stays
 		// pending, holding its amount, until a retry with its ID (or the
 		// provider's webhook) finds out.
-		return nil, nil, apperr.Wrap(err, "charge "+p.ID)
+		return nil, nil, &apperr.Error{Kind: apperr.Unavailable, Code: "outcome_unknown", Err: err,
+			Detail: "the card provider did not answer; the payment " + p.ID + " is held until its outcome is known: retry with \"id\": \"" + p.ID + "\""}
 	}
 }
 
@@ -439,6 +458,21 @@ func (s *Service) Capture(ctx context.Context, a order.Actor, paymentID string, 
 	if err != nil {
 		return nil, nil, err
 	}
+	origTip := p.Tip
+	if tip != p.Tip || surcharge != p.Surcharge {
+		// Written before the provider is asked, so that whichever hears of
+		// the capture first (this request or the provider's webhook)
+		// records the tip on the slip.
+		if _, _, err := s.store.UpdatePayment(ctx, a.OrgID, paymentID, func(p *Payment, _ *order.Order) error {
+			if p.Status == StatusAuthorized {
+				p.Tip, p.Surcharge, p.UpdatedAt = tip, surcharge, s.now().UTC()
+				p.Version++
+			}
+			return nil
+		}); err != nil {
+			return nil, nil, err
+		}
+	}
 	res, err := card.Capture(ctx, p.ProviderRef, money.Money{Amount: p.Amount.Amount + tip.Amount + surcharge.Amount, Currency: p.Amount.Currency},
 		p.ID+":capture")
 	if err != nil {
@@ -450,8 +484,8 @@ func (s *Service) Capture(ctx context.Context, a order.Actor, paymentID string, 
 			return nil
 		}
 		note := ""
-		if tip.Amount != p.Tip.Amount {
-			note = "tip adjusted from " + p.Tip.Decimal() + " to " + tip.Decimal()
+		if tip.Amount != origTip.Amount {
+			note = "tip adjusted from " + origTip.Decimal() + " to " + tip.Decimal()
 		}
 		p.Tip, p.Surcharge = tip, surcharge
 		if err := p.move(StatusCaptured, a.UserID, note, now); err != nil {
@@ -476,6 +510,13 @@ func (s *Service) Cancel(ctx context.Context, a order.Actor, paymentID string) (
 	if p.Status == StatusCancelled {
 		o, err := s.orders.Order(ctx, a.OrgID, p.OrderID)
 		return p, o, err // a retried cancel
+	}
+	if p.Method == MethodCard && p.Status == StatusPending {
+		// Its answer was lost: ask the provider again (same key) before
+		// letting it go, or a charge Stripe made would be forgotten.
+		if p, _, err = s.charge(ctx, a, p, nil); err != nil {
+			return nil, nil, err
+		}
 	}
 	if !p.Status.Holds() {
 		return nil, nil, apperr.New(apperr.Conflict, "illegal_transition", "a payment that is "+string(p.Status)+" cannot be cancelled; refund it")
@@ -529,9 +570,7 @@ func (s *Service) Payments(ctx context.Context, a order.Actor, f Filter) ([]*Pay
 		}
 		f.LocationID = a.LocationID
 	}
-	if f.Limit <= 0 || f.Limit > 500 {
-		f.Limit = 100
-	}
+	f.Limit = min(max(f.Limit, 1), 501) // the API asks for one more than it shows, to know if there is a next page
 	return s.store.FindPayments(ctx, a.OrgID, f)
 }
 

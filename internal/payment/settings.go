@@ -113,6 +113,10 @@ func (s *Service) SetStripe(ctx context.Context, orgID string, in StripeInput) (
 		SealedKey: s.providers.box.Seal([]byte(in.SecretKey), keyContext(orgID, "secret_key"))}
 	if in.WebhookSecret != "" {
 		ps.SealedWebhookSecret = s.providers.box.Seal([]byte(in.WebhookSecret), keyContext(orgID, "webhook_secret"))
+	} else {
+		// A new key without a new signing secret keeps the old secret:
+		// rotating the key must not silently stop the webhooks.
+		ps.SealedWebhookSecret, ps.WebhookConfigured = cur.SealedWebhookSecret, cur.SealedWebhookSecret != ""
 	}
 	if err := s.providers.store.SaveProviderSettings(ctx, ps); err != nil {
 		return nil, err

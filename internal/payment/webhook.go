@@ -79,6 +79,11 @@ func (s *Service) HandleWebhook(ctx context.Context, orgID string, payload []byt
 	}
 	changed := false
 	_, err = s.store.ApplyProviderEvent(ctx, orgID, "stripe", e.ID, e.Type, paymentID, func(p *Payment, o *order.Order) error {
+		if e.Status == StatusFailed && p.Status == StatusRequiresAction {
+			// A failed attempt at 3-D Secure or on the device: the guest may
+			// try again on the same payment; a cancel, not this, ends it.
+			return nil
+		}
 		changed = applyResult(p, o, ChargeResult{Ref: e.Ref, Status: e.Status, Failure: e.Failure, Card: e.Card}, fs, now)
 		if changed {
 			last := &p.History[len(p.History)-1]

@@ -33,6 +33,15 @@ func (db *DB) CreatePayment(ctx context.Context, p *payment.Payment, apply func(
 		if err != nil {
 			return err
 		}
+		// A retry racing its first attempt (the same client ID) finds it
+		// here, under the check's lock, before it is priced again.
+		var taken int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE id = $1`, p.ID).Scan(&taken); err != nil {
+			return err
+		}
+		if taken > 0 {
+			return errPaymentIDTaken
+		}
 		if p.DrawerSessionID != "" {
 			if err := tx.checkSessionOpen(ctx, db, p.OrgID, p.DrawerSessionID); err != nil {
 				return err
@@ -53,7 +62,7 @@ func (db *DB) CreatePayment(ctx context.Context, p *payment.Payment, apply func(
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return apperr.New(apperr.Conflict, "already_exists", "a payment with this ID exists; choose another ID or none")
+			return errPaymentIDTaken
 		}
 		if err := tx.writeLedger(ctx, p); err != nil {
 			return err
@@ -66,6 +75,8 @@ func (db *DB) CreatePayment(ctx context.Context, p *payment.Payment, apply func(
 	})
 	return out, err
 }
+
+var errPaymentIDTaken = apperr.New(apperr.Conflict, "already_exists", "a payment with this ID exists")
 
 // savePaidOrder saves a check a payment changed, with its event.
 func (tx *Tx) savePaidOrder(ctx context.Context, lo lockedOrder) error {
