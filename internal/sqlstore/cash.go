@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 
 	"github.com/fynlo/fynlo/internal/apperr"
 	"github.com/fynlo/fynlo/internal/cash"
@@ -59,17 +58,7 @@ func (db *DB) FindDrawers(ctx context.Context, orgID, locationID string) ([]*cas
 		AND NOT d.archived ORDER BY d.name`, orgID, locationID)
 }
 
-func scanSession(row rowScanner) (*cash.Session, error) {
-	var body string
-	if err := row.Scan(&body); err != nil {
-		return nil, err
-	}
-	var s cash.Session
-	if err := json.Unmarshal([]byte(body), &s); err != nil {
-		return nil, fmt.Errorf("drawer session body: %w", err)
-	}
-	return &s, nil
-}
+var scanSession = scanBody[cash.Session]("drawer session")
 
 func sessionBody(s *cash.Session) string {
 	c := *s
@@ -176,14 +165,7 @@ func (db *DB) CreateDrawerMovement(ctx context.Context, m *cash.Movement) error 
 	})
 }
 
-func scanMovement(row rowScanner) (*cash.Movement, error) {
-	var body string
-	if err := row.Scan(&body); err != nil {
-		return nil, err
-	}
-	var m cash.Movement
-	return &m, json.Unmarshal([]byte(body), &m)
-}
+var scanMovement = scanBody[cash.Movement]("drawer movement")
 
 // FindDrawerMovements implements cash.Store.
 func (db *DB) FindDrawerMovements(ctx context.Context, orgID, sessionID string) ([]*cash.Movement, error) {

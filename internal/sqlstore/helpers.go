@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/fynlo/fynlo/internal/apperr"
@@ -58,3 +60,27 @@ func queryAll[T any](ctx context.Context, db *DB, scan func(rowScanner) (*T, err
 
 // clockNow stamps events of deletions, which carry no object with a time.
 func clockNow() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// scanBody reads a row of one JSON column, the body of a T.
+func scanBody[T any](what string) func(rowScanner) (*T, error) {
+	return func(row rowScanner) (*T, error) {
+		var body string
+		if err := row.Scan(&body); err != nil {
+			return nil, err
+		}
+		var v T
+		if err := json.Unmarshal([]byte(body), &v); err != nil {
+			return nil, fmt.Errorf("%s body: %w", what, err)
+		}
+		return &v, nil
+	}
+}
+
+// mustJSON encodes plain data, which cannot fail.
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}

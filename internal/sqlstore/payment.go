@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -13,17 +12,7 @@ import (
 
 var _ payment.Store = (*DB)(nil)
 
-func scanPayment(row rowScanner) (*payment.Payment, error) {
-	var body string
-	if err := row.Scan(&body); err != nil {
-		return nil, err
-	}
-	var p payment.Payment
-	if err := json.Unmarshal([]byte(body), &p); err != nil {
-		return nil, fmt.Errorf("payment body: %w", err)
-	}
-	return &p, nil
-}
+var scanPayment = scanBody[payment.Payment]("payment")
 
 // CreatePayment implements payment.Store.
 func (db *DB) CreatePayment(ctx context.Context, p *payment.Payment, apply func(*payment.Payment, *order.Order) error) (*order.Order, error) {
@@ -134,13 +123,7 @@ func (tx *Tx) checkSessionOpen(ctx context.Context, db *DB, orgID, sessionID str
 	return nil
 }
 
-func paymentBody(p *payment.Payment) string {
-	b, err := json.Marshal(p)
-	if err != nil {
-		panic(err) // plain data: cannot fail
-	}
-	return string(b)
-}
+func paymentBody(p *payment.Payment) string { return mustJSON(p) }
 
 // UpdatePayment implements payment.Store.
 func (db *DB) UpdatePayment(ctx context.Context, orgID, id string, update func(*payment.Payment, *order.Order) error) (*payment.Payment, *order.Order, error) {

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -13,25 +12,9 @@ import (
 
 var _ payment.RefundStore = (*DB)(nil)
 
-func scanRefund(row rowScanner) (*payment.Refund, error) {
-	var body string
-	if err := row.Scan(&body); err != nil {
-		return nil, err
-	}
-	var r payment.Refund
-	if err := json.Unmarshal([]byte(body), &r); err != nil {
-		return nil, fmt.Errorf("refund body: %w", err)
-	}
-	return &r, nil
-}
+var scanRefund = scanBody[payment.Refund]("refund")
 
-func refundBody(r *payment.Refund) string {
-	b, err := json.Marshal(r)
-	if err != nil {
-		panic(err) // plain data: cannot fail
-	}
-	return string(b)
-}
+func refundBody(r *payment.Refund) string { return mustJSON(r) }
 
 // CreateRefund implements payment.RefundStore.
 func (db *DB) CreateRefund(ctx context.Context, r *payment.Refund, apply func(*payment.Refund, *payment.Payment, *order.Order) error) error {
