@@ -105,6 +105,13 @@ func TestStripePayments(t *testing.T) {
 		if ev := s.call("GET", "/api/v1/events?after=0&limit=1000", tl.owner, nil); strings.Contains(string(ev.Body), "_secret_") {
 			t.Fatal("a client secret went into the event log")
 		}
+		// The app lost it: the same payment again gives it back, and charges nothing more.
+		charges := fake.Charges()
+		again := s.call("POST", "/api/v1/orders/"+id+"/payments", tl.tom, map[string]any{"id": sca["id"], "method": "card", "amount": gbp(100),
+			"card": map[string]any{"payment_method": "pm_card_threeDSecure2Required"}})
+		if again.Status != 200 || again.json(t)["client_secret"] != r.json(t)["client_secret"] || fake.Charges() != charges {
+			t.Fatalf("3-D Secure retried: %d %s (charges %d → %d)", again.Status, again.Body, charges, fake.Charges())
+		}
 		ev := stripeEvent("evt_sca", "payment_intent.succeeded", sca["provider_ref"].(string), "succeeded", sca["id"].(string))
 		if w := s.webhook(t, tl.s.app.Demo.OrganizationID, ev, stripe.SignWebhook(ev, fakeWebhookKey, time.Now())); w.Status != 200 || w.json(t)["applied"] != true {
 			t.Fatalf("3-D Secure webhook: %d %s", w.Status, w.Body)

@@ -356,9 +356,12 @@ func (s *Service) resume(ctx context.Context, a order.Actor, p *Payment) (*Payme
 	if err != nil {
 		return nil, nil, err
 	}
-	if p.Status != StatusPending || p.Method != MethodCard {
+	if p.Method != MethodCard || (p.Status != StatusPending && p.Status != StatusRequiresAction) {
 		return p, o, nil
 	}
+	// In flight, or waiting for the guest: the provider answers the same
+	// key with the same payment (and the client secret, which we keep
+	// nowhere).
 	return s.charge(ctx, a, p, o)
 }
 
@@ -371,10 +374,14 @@ func (s *Service) record(ctx context.Context, a order.Actor, paid *Payment, res 
 		return nil, nil, err
 	}
 	now := s.now().UTC()
-	return s.store.UpdatePayment(ctx, a.OrgID, paid.ID, func(p *Payment, o *order.Order) error {
+	p, o, err := s.store.UpdatePayment(ctx, a.OrgID, paid.ID, func(p *Payment, o *order.Order) error {
 		applyResult(p, o, res, fs, now)
 		return nil
 	})
+	if err == nil && p.Status == StatusRequiresAction {
+		p.ClientSecret = res.ClientSecret // never stored: each answer carries it
+	}
+	return p, o, err
 }
 
 // applyResult moves a payment (and its check) to what the provider says
