@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/fynlo/fynlo/internal/app"
@@ -191,6 +192,13 @@ func TestPayCardAndCashClosesTheCheck(t *testing.T) {
 		}
 		if updated != 1 {
 			t.Fatalf("%d payment.updated events, want 1 (the card's answer)", updated)
+		}
+		metrics := string(s.call("GET", "/metrics", "", nil).Body)
+		for _, line := range []string{`fynlo_payments_total{method="card",provider="simulated",status="captured"} 1`,
+			`fynlo_payments_total{method="cash",provider="cash",status="captured"} 1`} {
+			if !strings.Contains(metrics, line) {
+				t.Errorf("/metrics lacks %s", line)
+			}
 		}
 	})
 }

@@ -94,6 +94,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	wsConns  prometheus.Gauge
 	events   prometheus.Counter
+	payments *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -107,8 +108,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Open WebSocket connections."}),
 		events: prometheus.NewCounter(prometheus.CounterOpts{Name: "fynlo_events_published_total",
 			Help: "Events published to live subscribers by this node."}),
+		payments: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fynlo_payments_total",
+			Help: "Payment requests answered by this node, by method, provider and the status they left the payment in " +
+				"(pay, capture, cancel, and webhooks that changed one)."}, []string{"method", "provider", "status"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.wsConns, m.events)
+	reg.MustRegister(m.requests, m.duration, m.wsConns, m.events, m.payments)
 	return m
 }
 

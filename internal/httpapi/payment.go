@@ -122,6 +122,7 @@ func (s *Server) handlePaymentCreate(ctx context.Context, in *paymentCreateInput
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
+	s.countPayment(p)
 	out := &paymentResultOutput{Status: http.StatusOK, Body: paymentResult{Payment: p, Order: o, ClientSecret: p.ClientSecret}}
 	if created {
 		out.Status, out.Location = http.StatusCreated, "/api/v1/payments/"+p.ID
@@ -180,6 +181,7 @@ func (s *Server) handlePaymentCapture(ctx context.Context, in *paymentCaptureInp
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
+	s.countPayment(p)
 	return &paymentResultOutput{Status: http.StatusOK, Body: paymentResult{Payment: p, Order: o}}, nil
 }
 
@@ -192,6 +194,7 @@ func (s *Server) handlePaymentCancel(ctx context.Context, in *pathIDKey) (*payme
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
+	s.countPayment(p)
 	return &paymentResultOutput{Status: http.StatusOK, Body: paymentResult{Payment: p, Order: o}}, nil
 }
 
@@ -291,4 +294,9 @@ func (s *Server) handleRefundList(ctx context.Context, in *refundListInput) (*re
 	out := &refundListOutput{}
 	out.Body.Refunds, out.Body.NextCursor = page(rs, in.Limit, func(r *payment.Refund) string { return r.ID })
 	return out, nil
+}
+
+// countPayment counts a payment in the status a request left it in.
+func (s *Server) countPayment(p *payment.Payment) {
+	s.metrics.payments.WithLabelValues(string(p.Method), p.Provider, string(p.Status)).Inc()
 }
