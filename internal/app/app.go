@@ -46,6 +46,8 @@ type App struct {
 	dispatcher *event.Dispatcher
 	idem       *idempotency.Service
 	cancel     context.CancelFunc
+	// Payments is exported for tests that drive the open-banking sweep.
+	Payments *payment.Service
 	// Demo says how to try the demo restaurant, when started with -demo.
 	Demo *DemoInfo
 	bg   sync.WaitGroup
@@ -131,14 +133,17 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	sandbox := payment.NewSandboxBank(clock)
 	payments := payment.NewService(payment.Deps{Store: db, Refunds: db, Fees: db, Ledger: db, Orders: orders, Locations: tenants, Drawers: cashSvc,
 		Approver: authSvc, Card: payment.Simulated{}, Providers: db, Box: box, Now: clock,
 		Factory: func(key string) (payment.CardProvider, error) {
 			return stripe.New(stripe.Config{SecretKey: key, APIBase: cfg.StripeAPIBase})
 		},
-		Verify: verifyStripeWebhook})
+		Verify:  verifyStripeWebhook,
+		Sandbox: sandbox, BankExpiry: cfg.BankExpiry})
+	a.Payments = payments
 	a.API = httpapi.New(httpapi.Config{Version: Version, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
-		TrustProxyHeaders: cfg.TrustProxy, PlatformAdmins: cfg.PlatformAdmins}, httpapi.Deps{
+		TrustProxyHeaders: cfg.TrustProxy, PlatformAdmins: cfg.PlatformAdmins, PublicURL: cfg.PublicURL}, httpapi.Deps{SandboxBank: sandbox,
 		Logger: logger, Auth: authSvc, Tenants: tenants, Audit: audit.NewService(db), Menu: menuSvc, Orders: orders, Kitchen: kitchenSvc, Payments: payments, Cash: cashSvc, Idempotency: a.idem,
 		Events: db, Hub: hub, Ready: a.ready, Registry: reg,
 	})
@@ -172,8 +177,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
-	a.bg.Add(3)
+	a.bg.Add(4)
 	go func() { defer a.bg.Done(); courier.Run(bgCtx) }()
+	go func() { defer a.bg.Done(); a.sweepBanks(bgCtx, payments) }()
 	go func() { defer a.bg.Done(); a.dispatcher.Run(bgCtx) }()
 	go func() { defer a.bg.Done(); a.reap(bgCtx, authCfg.ThrottleWindow) }()
 	return a, nil
@@ -191,6 +197,25 @@ func (a *App) ready(ctx context.Context) error {
 		return fmt.Errorf("%d migrations not applied; run `fynlo migrate`", n)
 	}
 	return nil
+}
+
+// sweepBanks drives open-banking payments in flight every few seconds:
+// expiry, polling a provider whose webhooks are late, refunding late
+// money. Every node may run it: each step locks its payment and moves it
+// only forward.
+func (a *App) sweepBanks(ctx context.Context, payments *payment.Service) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := payments.SweepBank(ctx); err != nil && ctx.Err() == nil {
+				a.logger.Warn("open-banking sweep", "error", err)
+			}
+		}
+	}
 }
 
 // reap deletes expired idempotency keys and old login failures hourly.

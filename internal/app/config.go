@@ -34,6 +34,8 @@ type Config struct {
 	Demo            bool          // FYNLO_DEMO
 	PlatformAdmins  []string      // FYNLO_PLATFORM_ADMINS
 	StripeAPIBase   string        // FYNLO_STRIPE_API_BASE
+	PublicURL       string        // FYNLO_PUBLIC_URL
+	BankExpiry      time.Duration // FYNLO_OPEN_BANKING_EXPIRY
 
 	// PasswordCost overrides the argon2id cost; not a flag, for tests.
 	PasswordCost *auth.PasswordParams
@@ -60,6 +62,8 @@ var settings = []setting{
 	{"demo", "FYNLO_DEMO", "false", "seed the demo restaurant on start if it is not there (sign-ins in the README)"},
 	{"platform-admins", "FYNLO_PLATFORM_ADMINS", "", "comma-separated user IDs (usr_…) of Fynlo's own staff accounts who may read platform-wide figures (platform revenue)"},
 	{"stripe-api-base", "FYNLO_STRIPE_API_BASE", "", "Stripe's API address; empty for Stripe's own (set it to reach stripe-mock or a proxy)"},
+	{"public-url", "FYNLO_PUBLIC_URL", "", "this server's address as phones on the network reach it, e.g. http://192.168.1.20:8080 (open-banking QR codes of the sandbox bank point there); empty: the address each request came to"},
+	{"open-banking-expiry", "FYNLO_OPEN_BANKING_EXPIRY", "15m", "how long an open-banking QR code waits for the guest to approve before it expires and the POS offers card"},
 	{"smtp-url", "FYNLO_SMTP_URL", "", "smtp://user:password@host:port?from=address for outgoing mail (password resets); empty logs mail instead"},
 }
 
@@ -104,7 +108,10 @@ func ParseConfigFlags(fs *flag.FlagSet, args []string, getenv func(string) strin
 	var errs []error
 	bad := func(n, why string) { errs = append(errs, fmt.Errorf("-%s / %s: %s", n, envOf(n), why)) }
 	c := Config{Addr: get("addr"), DataDir: get("data-dir"), DatabaseURL: get("database-url"), KeysDir: get("keys-dir"), SMTPURL: get("smtp-url"),
-		StripeAPIBase: get("stripe-api-base")}
+		StripeAPIBase: get("stripe-api-base"), PublicURL: get("public-url")}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		bad("public-url", "must be an http:// or https:// URL")
+	}
 	if c.StripeAPIBase != "" && !strings.HasPrefix(c.StripeAPIBase, "http://") && !strings.HasPrefix(c.StripeAPIBase, "https://") {
 		bad("stripe-api-base", "must be an http:// or https:// URL")
 	}
@@ -153,6 +160,9 @@ func ParseConfigFlags(fs *flag.FlagSet, args []string, getenv func(string) strin
 	}
 	if c.DBMaxConns, err = strconv.Atoi(get("db-max-conns")); err != nil || c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
 		bad("db-max-conns", "must be a number from 1 to 1000")
+	}
+	if c.BankExpiry, err = time.ParseDuration(get("open-banking-expiry")); err != nil || c.BankExpiry < time.Second || c.BankExpiry > 24*time.Hour {
+		bad("open-banking-expiry", "must be a duration between 1s and 24h, e.g. 15m")
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(get("shutdown-timeout")); err != nil || c.ShutdownTimeout < 0 {
 		bad("shutdown-timeout", "must be a duration such as 20s")

@@ -25,6 +25,8 @@ type feesPutInput struct {
 		OpenBanking payment.Fee `json:"open_banking"`
 		PlatformBP  int         `json:"platform_bp" minimum:"0" maximum:"10000"`
 		Policy      string      `json:"policy" enum:"absorb,pass_on"`
+		Offered     []string    `json:"offered,omitempty" required:"false" maxItems:"3" doc:"the methods this location takes, in the order the POS shows them (open_banking, card, cash); left out or empty: all, cheapest first"`
+		LateBank    string      `json:"late_bank_payments,omitempty" required:"false" enum:"refund,hold" doc:"money a bank sends after the check was paid another way: refund it at once (the default) or hold it for a manager"`
 	}
 }
 
@@ -37,7 +39,7 @@ type feeQuoteInput struct {
 
 type feeQuoteOutput struct {
 	Body struct {
-		Methods  []payment.MethodQuote `json:"methods" doc:"cheapest for the restaurant first"`
+		Methods  []payment.MethodQuote `json:"methods" doc:"the location's offered methods in its order (cheapest for the restaurant first if it set none), then those it does not offer"`
 		Schedule *payment.FeeSchedule  `json:"schedule"`
 	}
 }
@@ -104,7 +106,7 @@ func (s *Server) handleFeesPut(ctx context.Context, in *feesPutInput) (*feesOutp
 	}
 	b := in.Body
 	fs, err := s.pay.SetFees(ctx, a, payment.FeeSchedule{LocationID: in.ID, Card: b.Card, OpenBanking: b.OpenBanking, PlatformBP: b.PlatformBP,
-		Policy: b.Policy, Version: b.Version})
+		Policy: b.Policy, Version: b.Version, LateBankPayments: b.LateBank, Offered: methods(b.Offered)})
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
@@ -150,3 +152,11 @@ func (s *Server) handlePlatformRevenue(ctx context.Context, in *revenueInput) (*
 }
 
 var errNotPlatformAdmin = apperr.New(apperr.Forbidden, "not_platform_admin", "only Fynlo's platform administrators may read platform revenue")
+
+func methods(ss []string) []payment.Method {
+	out := make([]payment.Method, len(ss))
+	for i, m := range ss {
+		out[i] = payment.Method(m)
+	}
+	return out
+}

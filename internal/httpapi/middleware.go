@@ -36,6 +36,7 @@ type reqInfo struct {
 	route        string // the ServeMux pattern that matched
 	org, user    string // the caller, once authenticated
 	approval     string // a manager's approval token sent with the request
+	base         string // this server's address as the request reached it: scheme://host
 }
 
 func info(ctx context.Context) *reqInfo {
@@ -126,7 +127,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			rid = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", rid)
-		ri := &reqInfo{id: rid, path: r.URL.Path, ip: s.clientAddr(r), approval: r.Header.Get(auth.ApprovalHeader)}
+		ri := &reqInfo{id: rid, path: r.URL.Path, ip: s.clientAddr(r), approval: r.Header.Get(auth.ApprovalHeader), base: s.baseURL(r)}
 		ctx := context.WithValue(r.Context(), keyInfo, ri)
 		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}
@@ -173,6 +174,23 @@ func newRequestID() string {
 }
 
 // clientAddr is the address login throttling counts against.
+// baseURL is the address phones should use to reach this server: the
+// configured public URL, else the scheme and host the request came to.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return strings.TrimRight(s.cfg.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil || (s.cfg.TrustProxyHeaders && r.Header.Get("X-Forwarded-Proto") == "https") {
+		scheme = "https"
+	}
+	host := r.Host
+	if host == "" || strings.ContainsAny(host, "/\\ @?#") {
+		host = "localhost"
+	}
+	return scheme + "://" + host
+}
+
 func (s *Server) clientAddr(r *http.Request) string {
 	if s.cfg.TrustProxyHeaders {
 		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {

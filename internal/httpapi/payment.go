@@ -2,11 +2,13 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/fynlo/fynlo/internal/apperr"
 	"github.com/fynlo/fynlo/internal/money"
 	"github.com/fynlo/fynlo/internal/order"
 	"github.com/fynlo/fynlo/internal/payment"
@@ -16,6 +18,7 @@ type paymentCard struct {
 	PaymentMethod string `json:"payment_method,omitempty" required:"false" maxLength:"255" example:"pm_card_visa" doc:"the provider's payment method from the app: a card, Apple Pay or Tap to Pay on iPhone all arrive as one"`
 	Capture       string `json:"capture,omitempty" required:"false" enum:"automatic,manual" doc:"manual: authorise now, capture later with the tip (bar tabs)"`
 	TapToPay      bool   `json:"tap_to_pay,omitempty" required:"false" doc:"the iPhone takes the card itself (Stripe Terminal): the answer is requires_action with the client_secret for the Terminal SDK, and Stripe's webhook finishes the payment"`
+	ApplePayToken map[string]any `json:"apple_pay_token,omitempty" required:"false" doc:"direct Apple Pay: the PKPaymentToken's paymentData (EC_v1), opened and verified here with the organization's payment-processing certificate; a token that fails is a 422 and nothing is charged"`
 }
 
 type paymentCreateInput struct {
@@ -23,7 +26,7 @@ type paymentCreateInput struct {
 	OrderID        string `path:"id" maxLength:"64"`
 	Body           struct {
 		ID           string       `json:"id,omitempty" required:"false" maxLength:"64" doc:"optional client-chosen ID (pay_ + ULID): a retry with it finds the payment made the first time, and finishes it if it was left in flight"`
-		Method       string       `json:"method" enum:"cash,card"`
+		Method       string       `json:"method" enum:"cash,card,open_banking" doc:"open_banking: the answer's payment.open_banking has the link and QR code (qr_svg, qr_png) for the guest to scan; it waits as requires_action until the bank says, and expires after 15 minutes"`
 		Amount       *money.Money `json:"amount,omitempty" required:"false" doc:"toward the check; the whole balance if left out. Cash may be more than the balance: the rest is change"`
 		Tip          *money.Money `json:"tip,omitempty" required:"false" doc:"on top of the amount, for the check's server"`
 		TipPercentBP *int         `json:"tip_percent_bp,omitempty" required:"false" doc:"or a tip as a share of the amount, in basis points (1000 = 10%)"`
@@ -54,7 +57,7 @@ type paymentListInput struct {
 	OrderID         string `query:"order_id" maxLength:"64"`
 	BusinessDate    string `query:"business_date" maxLength:"10" doc:"YYYY-MM-DD"`
 	DrawerSessionID string `query:"drawer_session_id" maxLength:"64"`
-	Method          string `query:"method" enum:"cash,card" required:"false"`
+	Method          string `query:"method" enum:"cash,card,open_banking" required:"false"`
 	Status          string `query:"status" maxLength:"200" doc:"comma-separated statuses"`
 	Cursor          string `query:"cursor" maxLength:"64"`
 	Limit           int    `query:"limit" minimum:"1" maximum:"500" default:"100"`
@@ -114,9 +117,14 @@ func (s *Server) handlePaymentCreate(ctx context.Context, in *paymentCreateInput
 	}
 	b := in.Body
 	pin := payment.PayInput{ID: b.ID, Method: payment.Method(b.Method), Amount: b.Amount, Tip: b.Tip, TipPercentBP: b.TipPercentBP,
-		Tendered: b.Tendered, DrawerID: b.DrawerID}
+		Tendered: b.Tendered, DrawerID: b.DrawerID, ServerURL: info(ctx).base}
 	if b.Card != nil {
 		pin.PaymentMethod, pin.ManualCapture, pin.Terminal = b.Card.PaymentMethod, b.Card.Capture == "manual", b.Card.TapToPay
+		if b.Card.ApplePayToken != nil {
+			if pin.ApplePayToken, err = json.Marshal(b.Card.ApplePayToken); err != nil {
+				return nil, problemFor(ctx, s.logger, apperr.Field("card.apple_pay_token", "is not JSON"))
+			}
+		}
 	}
 	p, o, created, err := s.pay.Pay(ctx, a, in.OrderID, pin)
 	if err != nil {

@@ -40,6 +40,10 @@ type Config struct {
 	CORSOrigins       []string // allowed browser origins; "*" for any
 	TrustProxyHeaders bool     // take the client address from X-Forwarded-For
 	PlatformAdmins    []string // IDs of the users who may read platform-wide figures
+	// PublicURL is this server's address as phones on the network reach
+	// it (the sandbox bank's QR links); empty: the address each request
+	// came to.
+	PublicURL string
 }
 
 // Deps are the services the API calls.
@@ -52,6 +56,7 @@ type Deps struct {
 	Orders      *order.Service
 	Kitchen     *kitchen.Service
 	Payments    *payment.Service
+	SandboxBank *payment.SandboxBank // nil: no sandbox bank pages
 	Cash        *cash.Service
 	Idempotency *idempotency.Service
 	Events      event.Log
@@ -73,6 +78,7 @@ type Server struct {
 	orders  *order.Service
 	kitchen *kitchen.Service
 	pay     *payment.Service
+	sandbox *payment.SandboxBank
 	cash    *cash.Service
 	idem    *idempotency.Service
 	events  event.Log
@@ -96,7 +102,7 @@ func New(cfg Config, d Deps) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, audit: d.Audit, menu: d.Menu, orders: d.Orders, kitchen: d.Kitchen, pay: d.Payments, cash: d.Cash, idem: d.Idempotency,
+	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, audit: d.Audit, menu: d.Menu, orders: d.Orders, kitchen: d.Kitchen, pay: d.Payments, sandbox: d.SandboxBank, cash: d.Cash, idem: d.Idempotency,
 		events: d.Events, hub: d.Hub, ready: d.Ready, metrics: newMetrics(d.Registry), limits: newLimiter()}
 	s.stopping, s.stop = context.WithCancel(context.Background())
 
@@ -140,6 +146,7 @@ func New(cfg Config, d Deps) *Server {
 	s.routeRefunds()
 	s.routeFees()
 	s.routeProviders()
+	s.routeOpenBanking()
 	s.routeCash()
 	s.routeReports()
 
@@ -155,6 +162,7 @@ func New(cfg Config, d Deps) *Server {
 	}
 
 	mux.HandleFunc("GET /api/v1/ws", s.handleWebSocket)
+	s.routeSandboxBank(mux)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))

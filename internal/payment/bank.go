@@ -78,6 +78,9 @@ type BankPaymentRequest struct {
 	Payee     string      // the restaurant's name, shown to the guest
 	ReturnURL string      // where the bank sends the guest when done
 	ExpiresAt time.Time
+	// ServerURL is this server's address as the POS reached it; the
+	// built-in sandbox bank serves its page there. Real providers ignore it.
+	ServerURL string
 	Metadata  map[string]string
 }
 

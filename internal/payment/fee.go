@@ -2,7 +2,9 @@ package payment
 
 import (
 	"context"
+	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/fynlo/fynlo/internal/apperr"
@@ -15,10 +17,6 @@ import (
 // all four are configurable per location. Fynlo's share is written to a
 // ledger when the money is taken and reversed, in proportion, when it is
 // refunded, so Fynlo's revenue per organization and period is a sum.
-
-// MethodOpenBanking is a bank payment by QR code (the open-banking issue);
-// it is quoted already, so a restaurant can see what it would save.
-const MethodOpenBanking Method = "open_banking"
 
 // Fee is a processor's price: a rate and a fixed part per payment.
 type Fee struct {
@@ -39,6 +37,11 @@ type FeeSchedule struct {
 	OpenBanking Fee       `json:"open_banking"`
 	PlatformBP  int       `json:"platform_bp" minimum:"0" maximum:"10000" doc:"Fynlo's platform fee on card and open-banking payments, in basis points"`
 	Policy      string    `json:"policy" enum:"absorb,pass_on" doc:"pass_on adds the card fees to what a card guest pays, disclosed on the payment; refused where the location's country bans payment surcharges"`
+	// Offered is what the POS offers, in the order it shows it.
+	Offered []Method `json:"offered" doc:"the methods this location takes, in the order the POS shows them; empty: all, cheapest for the restaurant first"`
+	// LateBankPayments is what becomes of a bank's money that arrives
+	// after the check was paid otherwise.
+	LateBankPayments string    `json:"late_bank_payments" enum:"refund,hold" doc:"a guest's bank approval that arrives after the check was paid another way: refund (at once, automatically) or hold (for a manager to refund)"`
 	Version     int64     `json:"version" doc:"0 until first saved: the defaults"`
 	UpdatedAt   time.Time `json:"updated_at,omitzero"`
 }
@@ -46,7 +49,30 @@ type FeeSchedule struct {
 // DefaultFees is the schedule of a location that has not set its own.
 func DefaultFees(locationID, currency string) *FeeSchedule {
 	return &FeeSchedule{LocationID: locationID, Card: Fee{RateBP: 290, Fixed: money.Money{Amount: 30, Currency: currency}},
-		OpenBanking: Fee{RateBP: 20, Fixed: money.Money{Currency: currency}}, PlatformBP: 100, Policy: PolicyAbsorb}
+		OpenBanking: Fee{RateBP: 20, Fixed: money.Money{Currency: currency}}, PlatformBP: 100, Policy: PolicyAbsorb,
+		Offered: []Method{}, LateBankPayments: LateRefund}
+}
+
+// What becomes of late bank money.
+const (
+	LateRefund = "refund" // refunded at once, automatically
+	LateHold   = "hold"   // held for a manager to refund
+)
+
+// AllMethods are the methods there are, in no order.
+var AllMethods = []Method{MethodOpenBanking, MethodCard, MethodCash}
+
+// offers reports whether the location takes method.
+func (fs *FeeSchedule) offers(m Method) bool {
+	return len(fs.Offered) == 0 || slices.Contains(fs.Offered, m)
+}
+
+// lateBank is the late-payments policy, refund when unset.
+func (fs *FeeSchedule) lateBank() string {
+	if fs.LateBankPayments == "" {
+		return LateRefund
+	}
+	return fs.LateBankPayments
 }
 
 // surchargeBanned lists the countries that ban charging consumers more for
@@ -142,6 +168,23 @@ func (s *Service) SetFees(ctx context.Context, a order.Actor, in FeeSchedule) (*
 	default:
 		f.Add("policy", "must be absorb or pass_on")
 	}
+	seen := map[Method]bool{}
+	for i, m := range in.Offered {
+		if !slices.Contains(AllMethods, m) || seen[m] {
+			f.Add("offered["+strconv.Itoa(i)+"]", "must be open_banking, card or cash, each at most once")
+		}
+		seen[m] = true
+	}
+	if in.Offered == nil {
+		in.Offered = []Method{}
+	}
+	switch in.LateBankPayments {
+	case "":
+		in.LateBankPayments = LateRefund
+	case LateRefund, LateHold:
+	default:
+		f.Add("late_bank_payments", "must be refund or hold")
+	}
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
@@ -159,7 +202,7 @@ func (s *Service) SetFees(ctx context.Context, a order.Actor, in FeeSchedule) (*
 // MethodQuote is what one way of paying an amount costs the restaurant.
 type MethodQuote struct {
 	Method       Method      `json:"method" enum:"open_banking,card,cash"`
-	Available    bool        `json:"available" doc:"whether this server takes it yet"`
+	Available    bool        `json:"available" doc:"whether the location offers it (its fee schedule's offered list)"`
 	Processing   money.Money `json:"processing_fee"`
 	Platform     money.Money `json:"platform_fee"`
 	Cost         money.Money `json:"cost" doc:"processing + platform"`
@@ -168,8 +211,9 @@ type MethodQuote struct {
 	Surcharge    money.Money `json:"surcharge" doc:"what the guest would pay on top under a pass_on policy; 0 when absorbed"`
 }
 
-// Quote compares the ways of paying amount at a location, cheapest for the
-// restaurant first.
+// Quote compares the ways of paying amount at a location: the methods it
+// offers in its order (cheapest for the restaurant first when it has set
+// none), then those it does not offer, marked unavailable.
 func (s *Service) Quote(ctx context.Context, a order.Actor, locationID string, amount money.Money) ([]MethodQuote, *FeeSchedule, error) {
 	fs, err := s.Fees(ctx, a, locationID)
 	if err != nil {
@@ -186,14 +230,24 @@ func (s *Service) Quote(ctx context.Context, a order.Actor, locationID string, a
 	var out []MethodQuote
 	for _, method := range []Method{MethodOpenBanking, MethodCard, MethodCash} {
 		proc, plat := fs.processing(method, amount.Amount), fs.platform(method, amount.Amount)
-		q := MethodQuote{Method: method, Available: method != MethodOpenBanking, Processing: m(proc), Platform: m(plat),
+		q := MethodQuote{Method: method, Available: fs.offers(method), Processing: m(proc), Platform: m(plat),
 			Cost: m(proc + plat), Net: m(amount.Amount - proc - plat), SavingVsCard: m(cardCost - proc - plat), Surcharge: m(0)}
 		if fs.Policy == PolicyPassOn {
 			q.Surcharge = m(proc + plat)
 		}
 		out = append(out, q)
 	}
+	rank := func(q MethodQuote) int {
+		if i := slices.Index(fs.Offered, q.Method); i >= 0 {
+			return i
+		}
+		if q.Available {
+			return len(fs.Offered)
+		}
+		return len(fs.Offered) + 1
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Cost.Amount < out[j].Cost.Amount })
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
 	return out, fs, nil
 }
 

@@ -24,6 +24,9 @@ type Method string
 const (
 	MethodCash Method = "cash"
 	MethodCard Method = "card" // chip, tap, Apple Pay, Tap to Pay on iPhone: all arrive as a card provider's payment method
+	// MethodOpenBanking is a bank payment the guest approves in their
+	// bank's app after scanning a QR code (bank.go, openbanking.go).
+	MethodOpenBanking Method = "open_banking"
 )
 
 // Status is where a payment stands.
@@ -39,16 +42,29 @@ const (
 	StatusCancelled         Status = "cancelled"       // given up before capture; nothing taken
 	StatusPartiallyRefunded Status = "partially_refunded"
 	StatusRefunded          Status = "refunded"
+	// StatusExpired is an open-banking payment nobody approved in time.
+	StatusExpired Status = "expired"
+	// StatusSurplus is money a bank sent after its payment had let go of
+	// the check (expired, cancelled, declined) and the check no longer
+	// needed it: it never counts toward the check, and is refunded,
+	// automatically or by a manager, as the location chooses.
+	StatusSurplus Status = "surplus"
 )
 
 // moves is the payment state machine: for each status, where it may go.
 // Anything else is refused with 409 illegal_transition.
 var moves = map[Status][]Status{
-	StatusPending:           {StatusRequiresAction, StatusAuthorized, StatusCaptured, StatusFailed, StatusCancelled},
-	StatusRequiresAction:    {StatusAuthorized, StatusCaptured, StatusFailed, StatusCancelled},
+	StatusPending:           {StatusRequiresAction, StatusAuthorized, StatusCaptured, StatusFailed, StatusCancelled, StatusExpired},
+	StatusRequiresAction:    {StatusAuthorized, StatusCaptured, StatusFailed, StatusCancelled, StatusExpired},
 	StatusAuthorized:        {StatusCaptured, StatusCancelled, StatusFailed},
 	StatusCaptured:          {StatusPartiallyRefunded, StatusRefunded},
 	StatusPartiallyRefunded: {StatusPartiallyRefunded, StatusRefunded},
+	// A bank's approval may arrive after the POS gave up on the payment:
+	// taken onto the check if it still needs the money, else surplus.
+	StatusFailed:    {StatusCaptured, StatusSurplus},
+	StatusCancelled: {StatusCaptured, StatusSurplus},
+	StatusExpired:   {StatusCaptured, StatusSurplus},
+	StatusSurplus:   {StatusRefunded},
 }
 
 // Holds reports whether a payment in this status holds part of its check's
@@ -87,9 +103,9 @@ type Payment struct {
 	LocationID    string       `json:"location_id"`
 	OrderID       string       `json:"order_id"`
 	BusinessDate  string       `json:"business_date"`
-	Method        Method       `json:"method" enum:"cash,card"`
-	Provider      string       `json:"provider" doc:"cash, simulated (no card provider configured) or stripe"`
-	Status        Status       `json:"status" enum:"pending,requires_action,authorized,captured,failed,cancelled,partially_refunded,refunded"`
+	Method        Method       `json:"method" enum:"cash,card,open_banking"`
+	Provider      string       `json:"provider" doc:"cash; simulated (no card provider configured) or stripe; sandbox_bank (no bank provider configured) or truelayer"`
+	Status        Status       `json:"status" enum:"pending,requires_action,authorized,captured,failed,cancelled,expired,surplus,partially_refunded,refunded"`
 	Amount        money.Money  `json:"amount" doc:"toward the check's total"`
 	Tip           money.Money  `json:"tip" doc:"on top of the amount; for the check's server"`
 	Surcharge     money.Money  `json:"surcharge" doc:"card fees passed on to the guest, disclosed; 0 where the restaurant absorbs them or the law bans it"`
@@ -112,6 +128,7 @@ type Payment struct {
 	// made (or retried) the payment: never stored, never in events.
 	ClientSecret    string       `json:"-"`
 	Failure         *Failure     `json:"failure,omitempty"`
+	OpenBanking     *BankDetails `json:"open_banking,omitempty" doc:"an open-banking payment's link, QR code, bank status and expiry"`
 	DrawerSessionID string       `json:"drawer_session_id,omitempty" doc:"the drawer session a cash payment went into"`
 	EmployeeID      string       `json:"employee_id,omitempty" doc:"who took it"`
 	ServerID        string       `json:"server_id,omitempty" doc:"the check's server, whom the tip is for"`
@@ -165,7 +182,9 @@ func (p *Payment) move(to Status, by, note string, at time.Time) error {
 		for _, s := range moves[p.Status] {
 			ok = ok || s == to
 		}
-		if !ok {
+		// Only a bank can pay after the payment let go: a card cannot.
+		late := p.Status == StatusFailed || p.Status == StatusCancelled || p.Status == StatusExpired
+		if !ok || (late && p.Method != MethodOpenBanking) {
 			return apperr.New(apperr.Conflict, "illegal_transition", "a payment that is "+string(p.Status)+" cannot become "+string(to))
 		}
 	}
@@ -214,6 +233,10 @@ type Store interface {
 	// one of org's) and the check, in one transaction.
 	ApplyProviderEvent(ctx context.Context, orgID, provider, eventID, eventType, paymentID string,
 		update func(p *Payment, o *order.Order) error) (applied bool, err error)
+	// FindBankPaymentsInFlight returns open-banking payments of every
+	// organization that still hold part of their check, or are surplus
+	// not yet refunded, least recently changed first, at most limit.
+	FindBankPaymentsInFlight(ctx context.Context, limit int) ([]*Payment, error)
 	// FindPayments returns payments oldest first, by ID.
 	FindPayments(ctx context.Context, orgID string, f Filter) ([]*Payment, error)
 }

@@ -28,17 +28,31 @@ func TestStatusMoves(t *testing.T) {
 		{StatusCaptured, StatusPartiallyRefunded, true},
 		{StatusPartiallyRefunded, StatusRefunded, true},
 		{StatusCaptured, StatusCancelled, false},
-		{StatusFailed, StatusCaptured, false},
+		{StatusFailed, StatusCaptured, false}, // a card's; open banking's is below
 		{StatusCancelled, StatusAuthorized, false},
 		{StatusRefunded, StatusPartiallyRefunded, false},
 	} {
-		p := &Payment{Status: c.from}
+		p := &Payment{Status: c.from, Method: MethodCard}
 		err := p.move(c.to, "emp", "", at)
 		if (err == nil) != c.ok {
 			t.Errorf("%s → %s: err %v, want ok=%v", c.from, c.to, err, c.ok)
 		}
 		if c.ok && (p.Status != c.to || len(p.History) != 1 || p.History[0].From != c.from) {
 			t.Errorf("%s → %s: status %s, history %v", c.from, c.to, p.Status, p.History)
+		}
+	}
+}
+
+func TestLateBankMoneyMoves(t *testing.T) {
+	at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	for _, from := range []Status{StatusFailed, StatusCancelled, StatusExpired} {
+		for _, to := range []Status{StatusCaptured, StatusSurplus} {
+			if err := (&Payment{Status: from, Method: MethodOpenBanking}).move(to, "", "", at); err != nil {
+				t.Errorf("open banking %s → %s: %v", from, to, err)
+			}
+			if err := (&Payment{Status: from, Method: MethodCard}).move(to, "", "", at); err == nil {
+				t.Errorf("card %s → %s allowed", from, to)
+			}
 		}
 	}
 }

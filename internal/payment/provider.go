@@ -36,6 +36,15 @@ type ChargeRequest struct {
 	Terminal    bool
 	Description string
 	Metadata    map[string]string
+	// NetworkToken is the card of an Apple Pay token the merchant opened
+	// itself (direct Apple Pay); only a NetworkTokenCharger takes it.
+	NetworkToken *NetworkToken
+}
+
+// NetworkTokenCharger is a card provider that takes the card of an Apple
+// Pay token opened here: a device account number and its cryptogram.
+type NetworkTokenCharger interface {
+	ChargesNetworkTokens()
 }
 
 // ChargeResult is the provider's answer.
@@ -84,9 +93,21 @@ func (Simulated) ref(key string) string {
 	return "sim_" + hex.EncodeToString(sum[:12])
 }
 
+// ChargesNetworkTokens implements NetworkTokenCharger: the simulated
+// provider "charges" direct Apple Pay tokens too.
+func (Simulated) ChargesNetworkTokens() {}
+
 // Charge implements CardProvider.
 func (s Simulated) Charge(_ context.Context, req ChargeRequest) (ChargeResult, error) {
 	res := ChargeResult{Ref: s.ref(req.Key)}
+	if t := req.NetworkToken; t != nil {
+		last4 := t.Number[max(len(t.Number)-4, 0):]
+		res.Card, res.Status = &Card{Brand: brandOf(t.Number), Last4: last4, Wallet: "apple_pay"}, StatusCaptured
+		if req.ManualCapture {
+			res.Status = StatusAuthorized
+		}
+		return res, nil
+	}
 	if f, ok := simulatedDeclines[req.PaymentMethod]; ok {
 		res.Status, res.Failure = StatusFailed, f
 		return res, nil
@@ -119,4 +140,17 @@ func (s Simulated) Cancel(_ context.Context, ref, _ string) (ChargeResult, error
 // Refund implements Refunder.
 func (s Simulated) Refund(_ context.Context, _ string, _ money.Money, key string) (RefundResult, error) {
 	return RefundResult{Ref: "sim_re_" + s.ref(key)[4:], Status: RefundSucceeded}, nil
+}
+
+// brandOf names a card's network from its number's first digits.
+func brandOf(number string) string {
+	switch {
+	case strings.HasPrefix(number, "4"):
+		return "visa"
+	case strings.HasPrefix(number, "34"), strings.HasPrefix(number, "37"):
+		return "amex"
+	case len(number) > 0 && (number[0] == '5' || number[0] == '2'):
+		return "mastercard"
+	}
+	return "unknown"
 }

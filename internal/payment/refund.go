@@ -30,7 +30,7 @@ type Refund struct {
 	PaymentID       string      `json:"payment_id"`
 	OrderID         string      `json:"order_id"`
 	BusinessDate    string      `json:"business_date" doc:"the day it was refunded, which may not be the day of the sale"`
-	Method          Method      `json:"method" enum:"cash,card"`
+	Method          Method      `json:"method" enum:"cash,card,open_banking"`
 	Status          string      `json:"status" enum:"pending,succeeded,failed"`
 	Amount          money.Money `json:"amount"`
 	Reason          string      `json:"reason"`
@@ -75,6 +75,8 @@ type RefundStore interface {
 	UpdateRefund(ctx context.Context, orgID, id string, update func(r *Refund, p *Payment, o *order.Order) error) (*Refund, *Payment, *order.Order, error)
 	// FindRefund errors: NotFound.
 	FindRefund(ctx context.Context, orgID, id string) (*Refund, error)
+	// FindRefundByRef finds a refund by its provider's ID. Errors: NotFound.
+	FindRefundByRef(ctx context.Context, orgID, ref string) (*Refund, error)
 	// ApplyRefundEvent records a provider event as applied and, the first
 	// time only, lets update change the refund (if it is one of org's),
 	// its payment and check, in one transaction.
@@ -155,8 +157,11 @@ func (s *Service) Refund(ctx context.Context, a order.Actor, paymentID string, i
 	if in.Amount != nil && in.Amount.Currency != p.Amount.Currency {
 		return nil, nil, nil, false, apperr.Field("amount.currency", "must be the payment's currency, "+p.Amount.Currency)
 	}
-	if p.Status != StatusCaptured && p.Status != StatusPartiallyRefunded {
+	if p.Status != StatusCaptured && p.Status != StatusPartiallyRefunded && p.Status != StatusSurplus {
 		return nil, nil, nil, false, apperr.New(apperr.Conflict, "not_refundable", "a payment that is "+string(p.Status)+" has nothing to refund")
+	}
+	if p.Status == StatusSurplus && in.Amount != nil && in.Amount.Amount != p.Refundable() {
+		return nil, nil, nil, false, apperr.Field("amount", "late money the check did not need goes back whole: leave amount out")
 	}
 	// Everything that can refuse the refund is checked before a manager's
 	// approval is spent on it.
@@ -186,7 +191,7 @@ func (s *Service) Refund(ctx context.Context, a order.Actor, paymentID string, i
 	var outP *Payment
 	var outO *order.Order
 	err = s.refunds.CreateRefund(ctx, r, func(r *Refund, p *Payment, o *order.Order) error {
-		if p.Status != StatusCaptured && p.Status != StatusPartiallyRefunded {
+		if p.Status != StatusCaptured && p.Status != StatusPartiallyRefunded && p.Status != StatusSurplus {
 			return apperr.New(apperr.Conflict, "not_refundable", "a payment that is "+string(p.Status)+" has nothing to refund")
 		}
 		left := p.Refundable()
@@ -216,7 +221,7 @@ func (s *Service) Refund(ctx context.Context, a order.Actor, paymentID string, i
 	if p.Method == MethodCash {
 		return r, outP, outO, true, nil
 	}
-	r, outP, outO, err = s.refundCard(ctx, a, r, outP)
+	r, outP, outO, err = s.refundVia(ctx, a.UserID, r, outP)
 	return r, outP, outO, true, err
 }
 
@@ -224,6 +229,7 @@ func (s *Service) Refund(ctx context.Context, a order.Actor, paymentID string, i
 // gives back Fynlo's share of it: in proportion, the last refund whatever
 // is left, so a fully refunded payment leaves nothing in the ledger.
 func settleRefund(r *Refund, p *Payment, o *order.Order, by string, now time.Time) {
+	surplus := p.Status == StatusSurplus // never counted toward the check
 	p.RefundPending.Amount -= r.Amount.Amount
 	p.Refunded.Amount += r.Amount.Amount
 	// fee × refund ÷ base, toward zero (never more than was taken), in
@@ -244,6 +250,10 @@ func settleRefund(r *Refund, p *Payment, o *order.Order, by string, now time.Tim
 		to = StatusRefunded
 	}
 	_ = p.move(to, by, "refund "+r.ID+" of "+r.Amount.Decimal()+": "+r.Reason, now)
+	r.UpdatedAt = now
+	if surplus {
+		return
+	}
 	// The check loses the refund from what was paid toward it, the amount
 	// first, then the tip.
 	fromAmount := min(r.Amount.Amount, p.Amount.Amount-(p.Refunded.Amount-r.Amount.Amount))
@@ -251,35 +261,46 @@ func settleRefund(r *Refund, p *Payment, o *order.Order, by string, now time.Tim
 	o.Refund(money.Money{Amount: fromAmount, Currency: r.Amount.Currency}, money.Money{Amount: r.Amount.Amount - fromAmount, Currency: r.Amount.Currency})
 	o.Version++
 	o.UpdatedAt = now
-	r.UpdatedAt = now
 }
 
-// refundCard asks the provider for a refund recorded as pending, and
-// records the answer.
-func (s *Service) refundCard(ctx context.Context, a order.Actor, r *Refund, p *Payment) (*Refund, *Payment, *order.Order, error) {
-	card, err := s.cardFor(ctx, p.OrgID, p.Provider)
-	if err != nil {
-		return nil, nil, nil, err
+// refundVia asks the payment's provider (card or bank) for a refund
+// recorded as pending, and records the answer.
+func (s *Service) refundVia(ctx context.Context, by string, r *Refund, p *Payment) (*Refund, *Payment, *order.Order, error) {
+	var res RefundResult
+	var err error
+	if p.Method == MethodOpenBanking {
+		bank, berr := s.bankFor(ctx, p.OrgID, p.Provider)
+		if berr != nil {
+			return nil, nil, nil, berr
+		}
+		res, err = bank.RefundBankPayment(ctx, p.ProviderRef, r.Amount, r.ID)
+		s.health.record(p.OrgID, bank, err)
+	} else {
+		card, cerr := s.cardFor(ctx, p.OrgID, p.Provider)
+		if cerr != nil {
+			return nil, nil, nil, cerr
+		}
+		refunder, ok := card.(Refunder)
+		if !ok {
+			return nil, nil, nil, apperr.New(apperr.Conflict, "not_refundable", "the card provider "+card.Name()+" cannot refund")
+		}
+		res, err = refunder.Refund(ctx, p.ProviderRef, r.Amount, r.ID)
+		s.health.record(p.OrgID, card, err)
 	}
-	refunder, ok := card.(Refunder)
-	if !ok {
-		return nil, nil, nil, apperr.New(apperr.Conflict, "not_refundable", "the card provider "+card.Name()+" cannot refund")
-	}
-	res, err := refunder.Refund(ctx, p.ProviderRef, r.Amount, r.ID)
 	switch {
 	case apperr.Is(err, apperr.Unavailable):
 		// Not sent: the refund failed, and its amount may be refunded again.
 		res, err = RefundResult{Status: RefundFailed, Failure: &Failure{Code: "provider_unavailable",
-			Message: "the card provider could not be reached"}}, nil
+			Message: "the provider could not be reached"}}, nil
 	case err != nil:
 		// Unknown outcome: the refund stays pending, holding its amount; a
 		// retry with its ID asks the provider again, or its webhook says.
 		return nil, nil, nil, &apperr.Error{Kind: apperr.Unavailable, Code: "outcome_unknown", Err: err,
-			Detail: "the card provider did not answer; the refund " + r.ID + " is held until its outcome is known: retry with \"id\": \"" + r.ID + "\""}
+			Detail: "the provider did not answer; the refund " + r.ID + " is held until its outcome is known: retry with \"id\": \"" + r.ID + "\""}
 	}
 	now := s.now().UTC()
-	return s.refunds.UpdateRefund(ctx, a.OrgID, r.ID, func(r *Refund, p *Payment, o *order.Order) error {
-		applyRefundResult(r, p, o, res, a.UserID, now)
+	return s.refunds.UpdateRefund(ctx, r.OrgID, r.ID, func(r *Refund, p *Payment, o *order.Order) error {
+		applyRefundResult(r, p, o, res, by, now)
 		return nil
 	})
 }
@@ -318,8 +339,8 @@ func (s *Service) resumeRefund(ctx context.Context, a order.Actor, r *Refund) (*
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if r.Status == RefundPending && p.Method == MethodCard {
-		return s.refundCard(ctx, a, r, p)
+	if r.Status == RefundPending && p.Method != MethodCash {
+		return s.refundVia(ctx, a.UserID, r, p)
 	}
 	o, err := s.orders.Order(ctx, a.OrgID, r.OrderID)
 	return r, p, o, err

@@ -27,6 +27,11 @@ type Service struct {
 	card      CardProvider // the simulated provider: cards of organizations with no provider of their own
 	providers providers
 	verify    WebhookVerifier
+	banks     banks
+	expiry    time.Duration  // how long a QR code waits for the guest
+	applePay  ApplePayTokens // direct Apple Pay; nil: tokens come through the card provider only
+	wallet    WalletHealth
+	health    *healthBook
 	now       func() time.Time
 }
 
@@ -47,7 +52,16 @@ type Deps struct {
 	Box       *secret.Box
 	Factory   ProviderFactory
 	Verify    WebhookVerifier
-	Now       func() time.Time
+	// Sandbox is the bank of organizations with no bank provider of their
+	// own; BankFactory builds theirs from their sealed settings.
+	Sandbox     *SandboxBank
+	BankFactory BankFactory
+	BankExpiry  time.Duration // 15 minutes when 0
+	// ApplePay opens Apple Pay tokens for merchants who process them
+	// themselves; Wallet reports on their certificates.
+	ApplePay ApplePayTokens
+	Wallet   WalletHealth
+	Now      func() time.Time
 }
 
 // NewService returns a Service.
@@ -55,8 +69,22 @@ func NewService(d Deps) *Service {
 	if d.Card == nil {
 		d.Card = Simulated{}
 	}
-	return &Service{store: d.Store, refunds: d.Refunds, fees: d.Fees, ledger: d.Ledger, approver: d.Approver, orders: d.Orders, locations: d.Locations, drawers: d.Drawers,
-		card: d.Card, now: d.Now, verify: d.Verify, providers: providers{store: d.Providers, box: d.Box, factory: d.Factory, cache: map[string]cachedProvider{}}}
+	if d.BankExpiry <= 0 {
+		d.BankExpiry = DefaultBankExpiry
+	}
+	s := &Service{store: d.Store, refunds: d.Refunds, fees: d.Fees, ledger: d.Ledger, approver: d.Approver, orders: d.Orders, locations: d.Locations, drawers: d.Drawers,
+		card: d.Card, now: d.Now, verify: d.Verify, providers: providers{store: d.Providers, box: d.Box, factory: d.Factory, cache: map[string]cachedProvider{}},
+		banks:  banks{sandbox: d.Sandbox, factory: d.BankFactory, cache: map[string]cachedBank{}, polled: map[string]time.Time{}},
+		expiry: d.BankExpiry, applePay: d.ApplePay, wallet: d.Wallet, health: &healthBook{now: d.Now, m: map[healthKey]*healthState{}}}
+	if d.Sandbox != nil {
+		// The sandbox bank's webhooks take the same path as a real
+		// provider's: verified, then applied once.
+		d.Sandbox.deliver = func(ctx context.Context, orgID string, req WebhookRequest) error {
+			_, err := s.HandleBankWebhook(ctx, SandboxBankName, orgID, req)
+			return err
+		}
+	}
+	return s
 }
 
 // PayInput is a payment asked for.
@@ -71,6 +99,8 @@ type PayInput struct {
 	PaymentMethod string       // card: the provider's payment method (pm_…)
 	Terminal      bool         // card: collected on the device (Tap to Pay on iPhone)
 	ManualCapture bool         // card: authorise now, capture later
+	ApplePayToken []byte       // card: an Apple Pay token (paymentData) the merchant opens itself
+	ServerURL     string       // open banking: this server's address as the POS reached it
 }
 
 // Pay takes a payment toward a check. created is false when the ID named
@@ -121,7 +151,21 @@ func (s *Service) Pay(ctx context.Context, a order.Actor, orderID string, in Pay
 	if err != nil {
 		return nil, nil, false, err
 	}
+	if !fs.offers(in.Method) {
+		return nil, nil, false, apperr.Field("method", "is not offered at this location (its fee schedule's offered list)")
+	}
 	passOn := fs.Policy == PolicyPassOn && !SurchargeBanned(loc.Country)
+	var tok *NetworkToken
+	if in.ApplePayToken != nil {
+		// Opened and verified before anything is recorded: a token that
+		// fails is a 422 and nothing is charged.
+		if s.applePay == nil {
+			return nil, nil, false, apperr.New(apperr.Conflict, "apple_pay_unavailable", "this server does not open Apple Pay tokens itself; send the token to the card provider's SDK")
+		}
+		if tok, err = s.applePay.Open(ctx, a.OrgID, in.ApplePayToken); err != nil {
+			return nil, nil, false, err
+		}
+	}
 
 	now := s.now().UTC()
 	p = &Payment{ID: in.ID, OrgID: a.OrgID, LocationID: cur.LocationID, OrderID: orderID, BusinessDate: loc.BusinessDate(now),
@@ -138,7 +182,19 @@ func (s *Service) Pay(ctx context.Context, a order.Actor, orderID string, in Pay
 			return nil, nil, false, apperr.New(apperr.Conflict, "terminal_unavailable",
 				"Tap to Pay needs the organization's own Stripe account; the "+card.Name()+" provider has no card readers")
 		}
+		if _, ok := card.(NetworkTokenCharger); tok != nil && !ok {
+			return nil, nil, false, apperr.New(apperr.Conflict, "network_tokens_unsupported",
+				"the "+card.Name()+" provider takes Apple Pay through its own SDK (a pm_… payment method), not tokens opened here")
+		}
 		p.Provider, p.Terminal = card.Name(), in.Terminal
+	} else if in.Method == MethodOpenBanking {
+		bank, err := s.bankFor(ctx, a.OrgID, "")
+		if err != nil {
+			return nil, nil, false, err
+		}
+		p.Provider = bank.Name()
+		p.OpenBanking = &BankDetails{Mode: bank.Mode(), ExpiresAt: now.Add(s.expiry), ServerURL: strings.TrimRight(in.ServerURL, "/"),
+			QRSVG: "/api/v1/payments/" + p.ID + "/qr.svg", QRPNG: "/api/v1/payments/" + p.ID + "/qr.png"}
 	} else if p.DrawerSessionID, err = s.drawers.OpenSession(ctx, a.OrgID, cur.LocationID, in.DrawerID); err != nil {
 		return nil, nil, false, err
 	}
@@ -149,6 +205,9 @@ func (s *Service) Pay(ctx context.Context, a order.Actor, orderID string, in Pay
 		}
 		if err := p.price(in, o); err != nil {
 			return err
+		}
+		if tok != nil && tok.Amount != p.Taken() {
+			return apperr.Field("apple_pay.token", "was approved on the device for "+tok.Amount.Decimal()+"; this payment is "+p.Taken().Decimal())
 		}
 		if err := o.Reserve(p.Amount); err != nil {
 			return err
@@ -182,10 +241,14 @@ func (s *Service) Pay(ctx context.Context, a order.Actor, orderID string, in Pay
 	if err != nil {
 		return nil, nil, false, err
 	}
-	if p.Method == MethodCash {
+	switch p.Method {
+	case MethodCash:
 		return p, o, true, nil
+	case MethodOpenBanking:
+		p, o, err = s.startBank(ctx, p, o)
+		return p, o, true, err
 	}
-	p, o, err = s.charge(ctx, a, p, o)
+	p, o, err = s.chargeWith(ctx, a, p, o, tok)
 	return p, o, true, err
 }
 
@@ -212,7 +275,7 @@ func validate(in PayInput, currency string, tipsOn bool) error {
 	}
 	switch in.Method {
 	case MethodCash:
-		if in.PaymentMethod != "" || in.ManualCapture {
+		if in.PaymentMethod != "" || in.ManualCapture || in.ApplePayToken != nil {
 			f.Add("card", "is for card payments")
 		}
 	case MethodCard:
@@ -228,8 +291,21 @@ func validate(in PayInput, currency string, tipsOn bool) error {
 		if in.PaymentMethod != "" && (!strings.HasPrefix(in.PaymentMethod, "pm_") || len(in.PaymentMethod) > 255) {
 			f.Add("card.payment_method", "must be a payment method ID from the provider's SDK (pm_…)")
 		}
+	case MethodOpenBanking:
+		if in.Tendered != nil {
+			f.Add("tendered", "is for cash")
+		}
+		if in.DrawerID != "" {
+			f.Add("drawer_id", "is for cash")
+		}
+		if in.PaymentMethod != "" || in.ManualCapture || in.Terminal || in.ApplePayToken != nil {
+			f.Add("card", "is for card payments")
+		}
 	default:
-		f.Add("method", "must be cash or card")
+		f.Add("method", "must be cash, card or open_banking")
+	}
+	if in.Method == MethodCard && in.ApplePayToken != nil && (in.PaymentMethod != "" || in.Terminal) {
+		f.Add("apple_pay.token", "give an Apple Pay token or a payment method, not both")
 	}
 	sameCurrency("amount", in.Amount)
 	sameCurrency("tip", in.Tip)
@@ -308,6 +384,12 @@ func (p *Payment) price(in PayInput, o *order.Order) error {
 // charge asks the card provider for the money of a payment recorded as
 // pending, and records the answer.
 func (s *Service) charge(ctx context.Context, a order.Actor, p *Payment, o *order.Order) (*Payment, *order.Order, error) {
+	return s.chargeWith(ctx, a, p, o, nil)
+}
+
+// chargeWith charges, with the card of an opened Apple Pay token if tok
+// is not nil.
+func (s *Service) chargeWith(ctx context.Context, a order.Actor, p *Payment, o *order.Order, tok *NetworkToken) (*Payment, *order.Order, error) {
 	card, err := s.cardFor(ctx, p.OrgID, p.Provider)
 	if err != nil {
 		return nil, nil, err
@@ -317,8 +399,9 @@ func (s *Service) charge(ctx context.Context, a order.Actor, p *Payment, o *orde
 		description = "Check " + strconv.Itoa(o.Number)
 	}
 	res, err := card.Charge(ctx, ChargeRequest{Key: p.ID, Amount: p.Taken(), ManualCapture: p.ManualCapture,
-		PaymentMethod: p.PaymentMethod, Terminal: p.Terminal, Description: description,
+		PaymentMethod: p.PaymentMethod, Terminal: p.Terminal, Description: description, NetworkToken: tok,
 		Metadata: map[string]string{"fynlo_payment_id": p.ID, "fynlo_order_id": p.OrderID, "fynlo_organization_id": p.OrgID}})
+	s.health.record(p.OrgID, card, err)
 	switch {
 	case err == nil:
 		if res.Status == StatusFailed && res.Ref != "" {
@@ -355,6 +438,9 @@ func (s *Service) resume(ctx context.Context, a order.Actor, p *Payment) (*Payme
 	o, err := s.orders.Order(ctx, a.OrgID, p.OrderID)
 	if err != nil {
 		return nil, nil, err
+	}
+	if p.Method == MethodOpenBanking && p.Status == StatusPending {
+		return s.startBank(ctx, p, o) // the same key: the same payment at the bank
 	}
 	if p.Method != MethodCard || (p.Status != StatusPending && p.Status != StatusRequiresAction) {
 		return p, o, nil
@@ -517,6 +603,16 @@ func (s *Service) Cancel(ctx context.Context, a order.Actor, paymentID string) (
 	if p.Status == StatusCancelled {
 		o, err := s.orders.Order(ctx, a.OrgID, p.OrderID)
 		return p, o, err // a retried cancel
+	}
+	if p.Method == MethodOpenBanking {
+		if !p.Status.Holds() {
+			return nil, nil, apperr.New(apperr.Conflict, "illegal_transition", "a payment that is "+string(p.Status)+" cannot be cancelled; refund it")
+		}
+		p, o, err := s.endBank(ctx, p, StatusCancelled, a.UserID)
+		if err == nil && p.Status == StatusCaptured {
+			err = apperr.New(apperr.Conflict, "already_paid", "the guest's bank sent the money before the payment could be cancelled; refund it if need be")
+		}
+		return p, o, err
 	}
 	if p.Method == MethodCard && p.Status == StatusPending {
 		// Its answer was lost: ask the provider again (same key) before

@@ -54,7 +54,7 @@ func (s *Service) HandleWebhook(ctx context.Context, orgID string, payload []byt
 		return false, err
 	}
 	if e.RefundID != "" && e.RefundStatus != "" {
-		return s.applyRefundEvent(ctx, orgID, e)
+		return s.applyRefundEvent(ctx, orgID, "stripe", e)
 	}
 	paymentID := e.PaymentID
 	if paymentID == "" && e.Ref != "" {
@@ -97,10 +97,10 @@ func (s *Service) HandleWebhook(ctx context.Context, orgID string, payload []byt
 var errBadSignature = apperr.New(apperr.Invalid, "bad_signature", "the webhook's signature does not verify")
 
 // applyRefundEvent finishes a refund the provider answered "pending".
-func (s *Service) applyRefundEvent(ctx context.Context, orgID string, e WebhookEvent) (bool, error) {
+func (s *Service) applyRefundEvent(ctx context.Context, orgID, provider string, e WebhookEvent) (bool, error) {
 	now := s.now().UTC()
 	changed := false
-	_, err := s.refunds.ApplyRefundEvent(ctx, orgID, "stripe", e.ID, e.Type, e.RefundID, func(r *Refund, p *Payment, o *order.Order) error {
+	_, err := s.refunds.ApplyRefundEvent(ctx, orgID, provider, e.ID, e.Type, e.RefundID, func(r *Refund, p *Payment, o *order.Order) error {
 		changed = applyRefundResult(r, p, o, RefundResult{Status: e.RefundStatus, Failure: e.Failure}, "", now)
 		return nil
 	})

@@ -211,3 +211,11 @@ func (db *DB) FindPayments(ctx context.Context, orgID string, f payment.Filter) 
 	return queryAll(ctx, db, scanPayment, `SELECT body FROM payments WHERE `+strings.Join(where, " AND ")+
 		fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)), args...)
 }
+
+// FindBankPaymentsInFlight implements payment.Store. It reads across
+// organizations: it is the server's sweep, not a request's.
+func (db *DB) FindBankPaymentsInFlight(ctx context.Context, limit int) ([]*payment.Payment, error) {
+	return queryAll(ctx, db, scanPayment, `SELECT body FROM payments
+		WHERE method = 'open_banking' AND status IN ('pending', 'requires_action', 'authorized', 'surplus')
+		ORDER BY updated_at LIMIT $1`, limit)
+}

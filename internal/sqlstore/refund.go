@@ -112,8 +112,8 @@ func (tx *Tx) updateRefund(ctx context.Context, db *DB, orgID, id string,
 		return nil, nil, nil, err
 	}
 	if !r.UpdatedAt.Equal(before) {
-		if _, err := tx.ExecContext(ctx, `UPDATE refunds SET status = $1, body = $2, updated_at = $3 WHERE org_id = $4 AND id = $5`,
-			r.Status, refundBody(r), ts(r.UpdatedAt), orgID, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE refunds SET status = $1, body = $2, updated_at = $3, provider_ref = $4 WHERE org_id = $5 AND id = $6`,
+			r.Status, refundBody(r), ts(r.UpdatedAt), nullString(r.ProviderRef), orgID, id); err != nil {
 			return nil, nil, nil, err
 		}
 		if err := tx.emit(ctx, orgID, payment.EventRefundUpdated, r.LocationID, r.ID, r, r.UpdatedAt); err != nil {
@@ -136,6 +136,15 @@ func (tx *Tx) updateRefund(ctx context.Context, db *DB, orgID, id string,
 // FindRefund implements payment.RefundStore.
 func (db *DB) FindRefund(ctx context.Context, orgID, id string) (*payment.Refund, error) {
 	r, err := scanRefund(db.queryRow(ctx, `SELECT body FROM refunds WHERE org_id = $1 AND id = $2`, orgID, id))
+	if err != nil {
+		return nil, notFound(err, "refund")
+	}
+	return r, nil
+}
+
+// FindRefundByRef implements payment.RefundStore.
+func (db *DB) FindRefundByRef(ctx context.Context, orgID, ref string) (*payment.Refund, error) {
+	r, err := scanRefund(db.queryRow(ctx, `SELECT body FROM refunds WHERE org_id = $1 AND provider_ref = $2`, orgID, ref))
 	if err != nil {
 		return nil, notFound(err, "refund")
 	}
