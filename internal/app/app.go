@@ -48,6 +48,7 @@ type App struct {
 	cancel     context.CancelFunc
 	// Payments is exported for tests that drive the open-banking sweep.
 	Payments *payment.Service
+	Sandbox  *payment.SandboxBank
 	// Demo says how to try the demo restaurant, when started with -demo.
 	Demo *DemoInfo
 	bg   sync.WaitGroup
@@ -141,7 +142,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		},
 		Verify:  verifyStripeWebhook,
 		Sandbox: sandbox, BankExpiry: cfg.BankExpiry})
-	a.Payments = payments
+	a.Payments, a.Sandbox = payments, sandbox
 	a.API = httpapi.New(httpapi.Config{Version: Version, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
 		TrustProxyHeaders: cfg.TrustProxy, PlatformAdmins: cfg.PlatformAdmins, PublicURL: cfg.PublicURL}, httpapi.Deps{SandboxBank: sandbox,
 		Logger: logger, Auth: authSvc, Tenants: tenants, Audit: audit.NewService(db), Menu: menuSvc, Orders: orders, Kitchen: kitchenSvc, Payments: payments, Cash: cashSvc, Idempotency: a.idem,

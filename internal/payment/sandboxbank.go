@@ -39,6 +39,13 @@ type SandboxBank struct {
 	byKey    map[string]string          // idempotency key → ref
 	refunds  map[string]RefundResult    // idempotency key → refund
 	events   int
+	sent     []SentWebhook // the latest, for tests and the curious
+}
+
+// SentWebhook is a webhook the sandbox bank delivered.
+type SentWebhook struct {
+	OrgID string
+	Req   WebhookRequest
 }
 
 // SandboxPayment is a payment at the sandbox bank, as its page shows it.
@@ -237,13 +244,24 @@ func (b *SandboxBank) send(ctx context.Context, p *SandboxPayment, typ string, s
 	}
 	body, _ := json.Marshal(e)
 	sig := b.Sign(body, b.now())
-	_ = b.deliver(context.WithoutCancel(ctx), p.OrgID, WebhookRequest{Method: "POST", Path: "/api/v1/webhooks/sandbox-bank", Body: body,
+	req := WebhookRequest{Method: "POST", Path: "/api/v1/webhooks/sandbox-bank", Body: body,
 		Header: func(name string) string {
 			if strings.EqualFold(name, SandboxSignatureHeader) {
 				return sig
 			}
 			return ""
-		}})
+		}}
+	b.mu.Lock()
+	b.sent = append(b.sent[max(len(b.sent)-99, 0):], SentWebhook{OrgID: p.OrgID, Req: req})
+	b.mu.Unlock()
+	_ = b.deliver(context.WithoutCancel(ctx), p.OrgID, req)
+}
+
+// Sent returns the latest webhooks the bank delivered, oldest first.
+func (b *SandboxBank) Sent() []SentWebhook {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]SentWebhook(nil), b.sent...)
 }
 
 // Sign signs a webhook body as the sandbox bank does.
