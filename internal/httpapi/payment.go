@@ -15,9 +15,9 @@ import (
 )
 
 type paymentCard struct {
-	PaymentMethod string `json:"payment_method,omitempty" required:"false" maxLength:"255" example:"pm_card_visa" doc:"the provider's payment method from the app: a card, Apple Pay or Tap to Pay on iPhone all arrive as one"`
-	Capture       string `json:"capture,omitempty" required:"false" enum:"automatic,manual" doc:"manual: authorise now, capture later with the tip (bar tabs)"`
-	TapToPay      bool   `json:"tap_to_pay,omitempty" required:"false" doc:"the iPhone takes the card itself (Stripe Terminal): the answer is requires_action with the client_secret for the Terminal SDK, and Stripe's webhook finishes the payment"`
+	PaymentMethod string         `json:"payment_method,omitempty" required:"false" maxLength:"255" example:"pm_card_visa" doc:"the provider's payment method from the app: a card, Apple Pay or Tap to Pay on iPhone all arrive as one"`
+	Capture       string         `json:"capture,omitempty" required:"false" enum:"automatic,manual" doc:"manual: authorise now, capture later with the tip (bar tabs)"`
+	TapToPay      bool           `json:"tap_to_pay,omitempty" required:"false" doc:"the iPhone takes the card itself (Stripe Terminal): the answer is requires_action with the client_secret for the Terminal SDK, and Stripe's webhook finishes the payment"`
 	ApplePayToken map[string]any `json:"apple_pay_token,omitempty" required:"false" doc:"direct Apple Pay: the PKPaymentToken's paymentData (EC_v1), opened and verified here with the organization's payment-processing certificate; a token that fails is a 422 and nothing is charged"`
 }
 

@@ -32,18 +32,18 @@ const (
 
 // FeeSchedule is what taking money costs a restaurant at one location.
 type FeeSchedule struct {
-	LocationID  string    `json:"location_id"`
-	Card        Fee       `json:"card"`
-	OpenBanking Fee       `json:"open_banking"`
-	PlatformBP  int       `json:"platform_bp" minimum:"0" maximum:"10000" doc:"Fynlo's platform fee on card and open-banking payments, in basis points"`
-	Policy      string    `json:"policy" enum:"absorb,pass_on" doc:"pass_on adds the card fees to what a card guest pays, disclosed on the payment; refused where the location's country bans payment surcharges"`
+	LocationID  string `json:"location_id"`
+	Card        Fee    `json:"card"`
+	OpenBanking Fee    `json:"open_banking"`
+	PlatformBP  int    `json:"platform_bp" minimum:"0" maximum:"10000" doc:"Fynlo's platform fee on card and open-banking payments, in basis points"`
+	Policy      string `json:"policy" enum:"absorb,pass_on" doc:"pass_on adds the card fees to what a card guest pays, disclosed on the payment; refused where the location's country bans payment surcharges"`
 	// Offered is what the POS offers, in the order it shows it.
 	Offered []Method `json:"offered" doc:"the methods this location takes, in the order the POS shows them; empty: all, cheapest for the restaurant first"`
 	// LateBankPayments is what becomes of a bank's money that arrives
 	// after the check was paid otherwise.
 	LateBankPayments string    `json:"late_bank_payments" enum:"refund,hold" doc:"a guest's bank approval that arrives after the check was paid another way: refund (at once, automatically) or hold (for a manager to refund)"`
-	Version     int64     `json:"version" doc:"0 until first saved: the defaults"`
-	UpdatedAt   time.Time `json:"updated_at,omitzero"`
+	Version          int64     `json:"version" doc:"0 until first saved: the defaults"`
+	UpdatedAt        time.Time `json:"updated_at,omitzero"`
 }
 
 // DefaultFees is the schedule of a location that has not set its own.
