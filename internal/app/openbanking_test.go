@@ -364,3 +364,92 @@ func TestOpenBankingRaces(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenBankingBadInput: wrong fields, methods a location does not
+// offer, forged, tampered, stale and replayed webhooks: each refused with
+// its reason, and nothing changes.
+func TestOpenBankingBadInput(t *testing.T) {
+	engines(t, func(t *testing.T, cfg app.Config) {
+		f := startDemoFloor(t, cfg)
+		s := f.s
+		org := s.app.Demo.OrganizationID
+		o := f.openCheck(t, f.tom, 2)
+		id := o["id"].(string)
+		for _, c := range []struct {
+			body  map[string]any
+			field string
+		}{
+			{map[string]any{"method": "open_banking", "tendered": gbp(5000)}, "tendered"},
+			{map[string]any{"method": "open_banking", "drawer_id": "drw_01m8dfe8c3c6mg0mjt4tjvr3zy"}, "drawer_id"},
+			{map[string]any{"method": "open_banking", "card": map[string]any{"payment_method": "pm_card_visa"}}, "card"},
+			{map[string]any{"method": "cash", "card": map[string]any{"apple_pay_token": map[string]any{"version": "EC_v1"}}}, "card"},
+		} {
+			expectProblem(t, s.call("POST", "/api/v1/orders/"+id+"/payments", f.tom, c.body), 422, "invalid_field", c.field)
+		}
+
+		// A location that does not take open banking says so, and ranks it last.
+		expectProblem(t, s.call("PUT", "/api/v1/locations/"+f.loc+"/fees", f.owner, map[string]any{"version": 0, "card": map[string]any{"rate_bp": 290, "fixed": gbp(30)},
+			"open_banking": map[string]any{"rate_bp": 20, "fixed": gbp(0)}, "platform_bp": 100, "policy": "absorb", "offered": []string{"card", "card"}}),
+			422, "invalid_field", "offered[1]")
+		expectProblem(t, s.call("PUT", "/api/v1/locations/"+f.loc+"/fees", f.owner, map[string]any{"version": 0, "card": map[string]any{"rate_bp": 290, "fixed": gbp(30)},
+			"open_banking": map[string]any{"rate_bp": 20, "fixed": gbp(0)}, "platform_bp": 100, "policy": "absorb", "late_bank_payments": "keep"}),
+			422, "invalid_field", "late_bank_payments")
+		f.setFees(t, map[string]any{"offered": []string{"card", "cash"}})
+		expectProblem(t, s.call("POST", "/api/v1/orders/"+id+"/payments", f.tom, map[string]any{"method": "open_banking"}), 422, "invalid_field", "method")
+		ms := s.call("GET", "/api/v1/orders/"+id+"/payment-options", f.tom, nil).json(t)["methods"].([]any)
+		if last := ms[len(ms)-1].(map[string]any); last["method"] != "open_banking" || last["available"] != false || ms[0].(map[string]any)["method"] != "card" {
+			t.Fatalf("options with open banking off: %v", ms)
+		}
+		f.setFees(t, map[string]any{"offered": []string{}})
+
+		// A card payment has no QR code.
+		card, _ := f.pay(t, f.tom, id, map[string]any{"method": "card", "amount": gbp(100)}, 201)
+		expectProblem(t, s.call("GET", "/api/v1/payments/"+card["id"].(string)+"/qr.svg", f.tom, nil), 409, "no_qr_code")
+
+		// Webhooks: forged, tampered, stale, for no such account, replayed.
+		p, guest := f.qrPay(t, f.tom, id)
+		guest.open()
+		sent := s.app.Sandbox.Sent()
+		last := sent[len(sent)-1]
+		if last.OrgID != org {
+			t.Fatalf("webhook for %s, want %s", last.OrgID, org)
+		}
+		body := last.Req.Body
+		good := last.Req.Header(payment.SandboxSignatureHeader)
+		before := f.payment(t, p["id"].(string))
+		hook := func(account string, b []byte, sig string) response {
+			return s.call("POST", "/api/v1/webhooks/sandbox-bank?account="+account, "", string(b), "Sandbox-Bank-Signature", sig)
+		}
+		tampered := bytes.Replace(body, []byte(`"authorizing"`), []byte(`"executed"`), 1)
+		for name, r := range map[string]response{
+			"forged":    hook(org, tampered, "t=1,v1="+strings.Repeat("ab", 32)),
+			"tampered":  hook(org, tampered, good),
+			"stale":     hook(org, body, s.app.Sandbox.Sign(org, body, time.Now().Add(-10*time.Minute))),
+			"unsigned":  hook(org, body, ""),
+			"truelayer": s.call("POST", "/api/v1/webhooks/truelayer?account="+org, "", string(body), "Tl-Signature", "e30..sig"),
+		} {
+			if r.Status != 422 || !strings.Contains(string(r.Body), "bad_signature") {
+				t.Errorf("%s webhook: %d %s", name, r.Status, r.Body)
+			}
+		}
+		if r := hook("org_nosuchorganization0000000", body, good); r.Status != 422 {
+			t.Errorf("webhook for another account: %d %s", r.Status, r.Body)
+		}
+		if r := hook(org, body, good); r.Status != 200 || r.json(t)["applied"] != false {
+			t.Errorf("replayed webhook: %d %s", r.Status, r.Body)
+		}
+		if after := f.payment(t, p["id"].(string)); after["version"] != before["version"] || after["status"] != "requires_action" {
+			t.Fatalf("bad webhooks moved the payment: %v → %v", before["status"], after["status"])
+		}
+
+		// The sandbox bank's page: no such payment; a decision it does not know.
+		if r, err := http.Get(s.URL + "/sandbox-bank/sbx_nosuchpayment"); err != nil || r.StatusCode != 404 {
+			t.Fatalf("unknown payment page: %v %v", r, err)
+		}
+		if r, err := http.PostForm(guest.link, url.Values{"decision": {"maybe"}}); err != nil || r.StatusCode != 422 {
+			t.Fatalf("decision maybe: %v %v", r, err)
+		}
+		guest.decide("approve")
+		expectProblem(t, s.call("POST", "/api/v1/payments/"+p["id"].(string)+"/cancel", f.tom, nil), 409, "illegal_transition")
+	})
+}

@@ -49,6 +49,12 @@ type trueLayerPutInput struct {
 	}
 }
 
+type sandboxWebhookInput struct {
+	Account   string `query:"account" maxLength:"64" doc:"the organization ID"`
+	Signature string `header:"Sandbox-Bank-Signature" maxLength:"256" doc:"t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.account.body\"> under the sandbox bank's key"`
+	RawBody   []byte
+}
+
 type bankWebhookInput struct {
 	Account   string `query:"account" maxLength:"64" doc:"the organization ID, as in the endpoint path given by the provider settings"`
 	Signature string `header:"Tl-Signature" maxLength:"4096"`
@@ -107,6 +113,34 @@ func (s *Server) routeOpenBanking() {
 			"Each event is applied once, and only as a move forward.",
 		Errors: []int{422},
 	}, s.handleTrueLayerWebhook)
+	huma.Register(s.api, huma.Operation{
+		OperationID: "webhook-sandbox-bank", Method: http.MethodPost, Path: "/api/v1/webhooks/sandbox-bank", Tags: []string{"Webhooks"},
+		Summary: "The sandbox bank's events",
+		Description: "The built-in sandbox bank delivers its webhooks to the server in-process; this endpoint takes the same signed " +
+			"events over HTTP, verified the same way (an HMAC under the sandbox bank's key, 5 minutes' tolerance), for tools " +
+			"that replay them.",
+		Errors: []int{422},
+	}, s.handleSandboxWebhook)
+}
+
+func (s *Server) handleSandboxWebhook(ctx context.Context, in *sandboxWebhookInput) (*webhookOutput, error) {
+	if in.Account == "" || in.Signature == "" {
+		return nil, problemFor(ctx, s.logger, apperr.New(apperr.Invalid, "bad_signature", "the webhook's signature does not verify"))
+	}
+	applied, err := s.pay.HandleBankWebhook(ctx, payment.SandboxBankName, in.Account, payment.WebhookRequest{Account: in.Account,
+		Method: http.MethodPost, Path: "/api/v1/webhooks/sandbox-bank", Body: in.RawBody,
+		Header: func(name string) string {
+			if strings.EqualFold(name, payment.SandboxSignatureHeader) {
+				return in.Signature
+			}
+			return ""
+		}})
+	if err != nil {
+		return nil, problemFor(ctx, s.logger, err)
+	}
+	out := &webhookOutput{}
+	out.Body.Received, out.Body.Applied = true, applied
+	return out, nil
 }
 
 // routeSandboxBank serves the sandbox bank's page: no sign-in, the
@@ -295,7 +329,7 @@ func (s *Server) handleTrueLayerWebhook(ctx context.Context, in *bankWebhookInpu
 		return nil, problemFor(ctx, s.logger, apperr.New(apperr.Invalid, "bad_signature", "the webhook's signature does not verify"))
 	}
 	headers := map[string]string{"tl-signature": in.Signature, "x-tl-webhook-timestamp": in.Timestamp}
-	applied, err := s.pay.HandleBankWebhook(ctx, payment.ProviderTrueLayer, in.Account, payment.WebhookRequest{
+	applied, err := s.pay.HandleBankWebhook(ctx, payment.ProviderTrueLayer, in.Account, payment.WebhookRequest{Account: in.Account,
 		Method: http.MethodPost, Path: "/api/v1/webhooks/truelayer", Body: in.RawBody,
 		Header: func(name string) string { return headers[strings.ToLower(name)] }})
 	if err != nil {

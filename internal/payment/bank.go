@@ -94,7 +94,10 @@ type BankPayment struct {
 
 // WebhookRequest is a webhook as it arrived: what a signature may cover.
 type WebhookRequest struct {
-	Method string
+	// Account is the organization the webhook was addressed to (the
+	// endpoint's ?account=).
+	Account string
+	Method  string
 	Path   string
 	Header func(name string) string // case-insensitive
 	Body   []byte

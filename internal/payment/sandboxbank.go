@@ -224,7 +224,7 @@ type sandboxEvent struct {
 }
 
 // SandboxSignatureHeader carries a sandbox webhook's signature:
-// t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">.
+// t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.account.body">.
 const SandboxSignatureHeader = "Sandbox-Bank-Signature"
 
 // send delivers one status change as a signed webhook. A delivery that
@@ -243,8 +243,8 @@ func (b *SandboxBank) send(ctx context.Context, p *SandboxPayment, typ string, s
 		e.FailureReason, e.FailureText = f.Code, f.Message
 	}
 	body, _ := json.Marshal(e)
-	sig := b.Sign(body, b.now())
-	req := WebhookRequest{Method: "POST", Path: "/api/v1/webhooks/sandbox-bank", Body: body,
+	sig := b.Sign(p.OrgID, body, b.now())
+	req := WebhookRequest{Account: p.OrgID, Method: "POST", Path: "/api/v1/webhooks/sandbox-bank", Body: body,
 		Header: func(name string) string {
 			if strings.EqualFold(name, SandboxSignatureHeader) {
 				return sig
@@ -264,12 +264,18 @@ func (b *SandboxBank) Sent() []SentWebhook {
 	return append([]SentWebhook(nil), b.sent...)
 }
 
-// Sign signs a webhook body as the sandbox bank does.
-func (b *SandboxBank) Sign(body []byte, at time.Time) string {
+// Sign signs a webhook to an organization as the sandbox bank does: the
+// time, the account and the body, so a webhook cannot be replayed later
+// or to another organization.
+func (b *SandboxBank) Sign(account string, body []byte, at time.Time) string {
 	t := strconv.FormatInt(at.Unix(), 10)
+	return "t=" + t + ",v1=" + hex.EncodeToString(b.mac(t, account, body))
+}
+
+func (b *SandboxBank) mac(t, account string, body []byte) []byte {
 	mac := hmac.New(sha256.New, b.secret)
-	mac.Write([]byte(t + "." + string(body)))
-	return "t=" + t + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+	mac.Write([]byte(t + "." + account + "." + string(body)))
+	return mac.Sum(nil)
 }
 
 // sandboxTolerance is how old a sandbox webhook may be.
@@ -296,9 +302,7 @@ func (b *SandboxBank) VerifyBankWebhook(_ context.Context, req WebhookRequest) (
 	if err != nil || herr != nil || len(got) != sha256.Size {
 		return BankEvent{}, errBadSignature
 	}
-	mac := hmac.New(sha256.New, b.secret)
-	mac.Write([]byte(t + "." + string(req.Body)))
-	if !hmac.Equal(got, mac.Sum(nil)) {
+	if !hmac.Equal(got, b.mac(t, req.Account, req.Body)) {
 		return BankEvent{}, errBadSignature
 	}
 	if d := b.now().Sub(time.Unix(unix, 0)); d > sandboxTolerance || d < -sandboxTolerance {
