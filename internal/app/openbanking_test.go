@@ -346,6 +346,18 @@ func TestOpenBankingRaces(t *testing.T) {
 			}
 		}
 
+		// The day's report still reconciles: late money shows as taken and
+		// given back, and every identity holds.
+		rep := s.call("GET", "/api/v1/reports/day?location_id="+f.loc, f.owner, nil)
+		if rep.Status != 200 {
+			t.Fatalf("report: %d %s", rep.Status, rep.Body)
+		}
+		for _, x := range rep.json(t)["reconciliation"].([]any) {
+			if id := x.(map[string]any); id["holds"] != true {
+				t.Errorf("identity %v does not hold: %v", id["name"], id)
+			}
+		}
+
 		// Declined: failed, and card is offered for the same amount.
 		o = f.openCheck(t, f.tom, 1)
 		id, total = o["id"].(string), amount(o["totals"].(map[string]any)["total"])

@@ -79,11 +79,13 @@ func (s *Service) startBank(ctx context.Context, p *Payment, o *order.Order) (*P
 	if err != nil {
 		return nil, nil, err
 	}
+	// On the guest's statement; UK Faster Payments carry 18 characters.
 	reference := "FYNLO " + p.ID[len(p.ID)-8:]
 	payee := ""
 	if o != nil {
 		reference = "CHECK " + strconv.Itoa(o.Number) + " " + p.ID[len(p.ID)-6:]
 	}
+	reference = reference[:min(len(reference), 18)]
 	if loc, err := s.locations.Location(ctx, p.OrgID, p.LocationID); err == nil {
 		payee = loc.Name
 	}
@@ -219,10 +221,6 @@ func join(a, b string) string {
 // needs it, refunded otherwise. If the provider answers that the money
 // was already sent, it is recorded so at once.
 func (s *Service) endBank(ctx context.Context, p *Payment, to Status, by string) (*Payment, *order.Order, error) {
-	bank, err := s.bankFor(ctx, p.OrgID, p.Provider)
-	if err != nil {
-		return nil, nil, err
-	}
 	now := s.now().UTC()
 	p, o, err := s.store.UpdatePayment(ctx, p.OrgID, p.ID, func(p *Payment, o *order.Order) error {
 		if !p.Status.Holds() {
@@ -245,6 +243,12 @@ func (s *Service) endBank(ctx context.Context, p *Payment, to Status, by string)
 	})
 	if err != nil || p.ProviderRef == "" || p.Status != to {
 		return p, o, err
+	}
+	// A provider no longer configured cannot be asked; the check is free
+	// all the same, and its webhooks, if any still come, are refused.
+	bank, err := s.bankFor(ctx, p.OrgID, p.Provider)
+	if err != nil {
+		return p, o, nil
 	}
 	res, cerr := bank.CancelBankPayment(ctx, p.ProviderRef, p.ID+":cancel")
 	s.health.record(p.OrgID, bank, cerr)
@@ -362,22 +366,26 @@ func (s *Service) HandleBankWebhook(ctx context.Context, provider, orgID string,
 // whose refund did not go through. The server runs it every few seconds;
 // it reports how many payments it changed.
 func (s *Service) SweepBank(ctx context.Context) (int, error) {
-	ps, err := s.store.FindBankPaymentsInFlight(ctx, 200)
-	if err != nil {
-		return 0, err
-	}
-	changed := 0
-	for _, p := range ps {
-		if ctx.Err() != nil {
-			break
+	changed, after := 0, ""
+	for {
+		ps, err := s.store.FindBankPaymentsInFlight(ctx, after, 200)
+		if err != nil {
+			return changed, err
 		}
-		before := p.Version
-		after, err := s.sweepOne(ctx, p)
-		if err == nil && after != nil && after.Version != before {
-			changed++
+		for _, p := range ps {
+			if ctx.Err() != nil {
+				return changed, ctx.Err()
+			}
+			before := p.Version
+			if got, err := s.sweepOne(ctx, p); err == nil && got != nil && got.Version != before {
+				changed++
+			}
+			after = p.ID
+		}
+		if len(ps) < 200 {
+			return changed, nil
 		}
 	}
-	return changed, ctx.Err()
 }
 
 // pollEvery is how often a payment waiting on its bank is asked about.

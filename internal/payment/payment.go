@@ -235,8 +235,8 @@ type Store interface {
 		update func(p *Payment, o *order.Order) error) (applied bool, err error)
 	// FindBankPaymentsInFlight returns open-banking payments of every
 	// organization that still hold part of their check, or are surplus
-	// not yet refunded, least recently changed first, at most limit.
-	FindBankPaymentsInFlight(ctx context.Context, limit int) ([]*Payment, error)
+	// not yet refunded: at most limit, by ID, after the ID given.
+	FindBankPaymentsInFlight(ctx context.Context, after string, limit int) ([]*Payment, error)
 	// FindPayments returns payments oldest first, by ID.
 	FindPayments(ctx context.Context, orgID string, f Filter) ([]*Payment, error)
 }

@@ -214,8 +214,8 @@ func (db *DB) FindPayments(ctx context.Context, orgID string, f payment.Filter) 
 
 // FindBankPaymentsInFlight implements payment.Store. It reads across
 // organizations: it is the server's sweep, not a request's.
-func (db *DB) FindBankPaymentsInFlight(ctx context.Context, limit int) ([]*payment.Payment, error) {
+func (db *DB) FindBankPaymentsInFlight(ctx context.Context, after string, limit int) ([]*payment.Payment, error) {
 	return queryAll(ctx, db, scanPayment, `SELECT body FROM payments
-		WHERE method = 'open_banking' AND status IN ('pending', 'requires_action', 'authorized', 'surplus')
-		ORDER BY updated_at LIMIT $1`, limit)
+		WHERE method = 'open_banking' AND status IN ('pending', 'requires_action', 'authorized', 'surplus') AND id > $1
+		ORDER BY id LIMIT $2`, after, limit)
 }
