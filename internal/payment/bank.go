@@ -98,9 +98,9 @@ type WebhookRequest struct {
 	// endpoint's ?account=).
 	Account string
 	Method  string
-	Path   string
-	Header func(name string) string // case-insensitive
-	Body   []byte
+	Path    string
+	Header  func(name string) string // case-insensitive
+	Body    []byte
 }
 
 // BankEvent is a provider's webhook, verified, in our terms.
