@@ -188,6 +188,15 @@ func TestOpenBankingJourney(t *testing.T) {
 			t.Fatalf("paid %d pending %d balance %d", p, pend, bal)
 		}
 
+		// A refund goes back through the bank.
+		r := s.call("POST", "/api/v1/payments/"+pid+"/refunds", f.maya, map[string]any{"reason": "cold chips", "amount": gbp(150)})
+		if r.Status != 201 {
+			t.Fatalf("refund: %d %s", r.Status, r.Body)
+		}
+		if rf := r.json(t)["refund"].(map[string]any); rf["status"] != "succeeded" || rf["method"] != "open_banking" || !strings.HasPrefix(rf["provider_ref"].(string), "sbx_rf_") {
+			t.Fatalf("refund: %v", rf)
+		}
+
 		// A second check: the guest walks away; the code expires.
 		o2 := f.openCheck(t, f.tom, 2)
 		id2 := o2["id"].(string)
