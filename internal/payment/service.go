@@ -207,7 +207,7 @@ func (s *Service) Pay(ctx context.Context, a order.Actor, orderID string, in Pay
 			return err
 		}
 		if tok != nil && tok.Amount != p.Taken() {
-			return apperr.Field("apple_pay.token", "was approved on the device for "+tok.Amount.Decimal()+"; this payment is "+p.Taken().Decimal())
+			return apperr.Field("card.apple_pay_token", "was approved on the device for "+tok.Amount.Decimal()+"; this payment is "+p.Taken().Decimal())
 		}
 		if err := o.Reserve(p.Amount); err != nil {
 			return err
@@ -305,7 +305,7 @@ func validate(in PayInput, currency string, tipsOn bool) error {
 		f.Add("method", "must be cash, card or open_banking")
 	}
 	if in.Method == MethodCard && in.ApplePayToken != nil && (in.PaymentMethod != "" || in.Terminal) {
-		f.Add("apple_pay.token", "give an Apple Pay token or a payment method, not both")
+		f.Add("card.apple_pay_token", "give an Apple Pay token or a payment method, not both")
 	}
 	sameCurrency("amount", in.Amount)
 	sameCurrency("tip", in.Tip)
