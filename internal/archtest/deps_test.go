@@ -19,6 +19,7 @@ var domainRank = map[string]int{
 	"order":   2,
 	"kitchen": 3, "payment": 3,
 	"cash":   4,
+	"wallet": 4, // Apple Pay merchant identities; implements payment.ApplePayTokens
 	"report": 5, "sync": 5,
 	"demo":   6, // seed data: the demo restaurant
 	"notify": 0, // the outbox every domain may write to

@@ -45,9 +45,6 @@ var (
 	oidSigningTime   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
 	oidSHA256        = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
 	oidECDSASHA256   = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
-	// OIDUserID is the subject attribute (UID) in which Apple's merchant
-	// identity certificates name the merchant identifier.
-	OIDUserID = asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}
 )
 
 var (
@@ -190,7 +187,7 @@ func NewMerchant(t testing.TB, id string, o MerchantOpts) *Merchant {
 	m.ProcessingCert = Issue(t, CertSpec{Subject: pkix.Name{CommonName: "Merchant ID: " + id},
 		NotAfter: o.ProcessingNotAfter, Extensions: []pkix.Extension{MerchantIDExtension(t, id)}}, m.ProcessingKey, ca, caKey)
 	m.IdentityCert = Issue(t, CertSpec{Subject: pkix.Name{CommonName: "Merchant ID: " + id,
-		ExtraNames: []pkix.AttributeTypeAndValue{{Type: OIDUserID, Value: id}}},
+		ExtraNames: []pkix.AttributeTypeAndValue{{Type: applepay.OIDUserID, Value: id}}},
 		NotAfter: o.IdentityNotAfter, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		Extensions: []pkix.Extension{MerchantIDExtension(t, id)}}, m.IdentityKey, ca, caKey)
 	m.ProcessingCertPEM, m.ProcessingKeyPEM = CertPEM(m.ProcessingCert), KeyPEM(t, m.ProcessingKey)
