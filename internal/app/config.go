@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,6 +35,13 @@ type Config struct {
 	Demo            bool          // FYNLO_DEMO
 	PlatformAdmins  []string      // FYNLO_PLATFORM_ADMINS
 	StripeAPIBase   string        // FYNLO_STRIPE_API_BASE
+	ApplePayRoots   string        // FYNLO_APPLE_PAY_ROOTS
+
+	// ApplePayGatewayHosts and ApplePayGatewayRoots replace Apple's
+	// merchant validation gateways and the system's roots; not flags, for
+	// tests.
+	ApplePayGatewayHosts []string
+	ApplePayGatewayRoots *x509.CertPool
 
 	// PasswordCost overrides the argon2id cost; not a flag, for tests.
 	PasswordCost *auth.PasswordParams
@@ -60,6 +68,7 @@ var settings = []setting{
 	{"demo", "FYNLO_DEMO", "false", "seed the demo restaurant on start if it is not there (sign-ins in the README)"},
 	{"platform-admins", "FYNLO_PLATFORM_ADMINS", "", "comma-separated user IDs (usr_…) of Fynlo's own staff accounts who may read platform-wide figures (platform revenue)"},
 	{"stripe-api-base", "FYNLO_STRIPE_API_BASE", "", "Stripe's API address; empty for Stripe's own (set it to reach stripe-mock or a proxy)"},
+	{"apple-pay-roots", "FYNLO_APPLE_PAY_ROOTS", "", "PEM file of the roots Apple Pay token signatures must chain to; empty for Apple Root CA - G3 (built in)"},
 	{"smtp-url", "FYNLO_SMTP_URL", "", "smtp://user:password@host:port?from=address for outgoing mail (password resets); empty logs mail instead"},
 }
 
@@ -104,7 +113,7 @@ func ParseConfigFlags(fs *flag.FlagSet, args []string, getenv func(string) strin
 	var errs []error
 	bad := func(n, why string) { errs = append(errs, fmt.Errorf("-%s / %s: %s", n, envOf(n), why)) }
 	c := Config{Addr: get("addr"), DataDir: get("data-dir"), DatabaseURL: get("database-url"), KeysDir: get("keys-dir"), SMTPURL: get("smtp-url"),
-		StripeAPIBase: get("stripe-api-base")}
+		StripeAPIBase: get("stripe-api-base"), ApplePayRoots: get("apple-pay-roots")}
 	if c.StripeAPIBase != "" && !strings.HasPrefix(c.StripeAPIBase, "http://") && !strings.HasPrefix(c.StripeAPIBase, "https://") {
 		bad("stripe-api-base", "must be an http:// or https:// URL")
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/fynlo/fynlo/internal/order"
 	"github.com/fynlo/fynlo/internal/payment"
 	"github.com/fynlo/fynlo/internal/tenant"
+	"github.com/fynlo/fynlo/internal/wallet"
 	"github.com/fynlo/fynlo/internal/web"
 )
 
@@ -60,6 +61,9 @@ type Deps struct {
 	// migrations applied.
 	Ready    func(context.Context) error
 	Registry *prometheus.Registry
+	// Wallet keeps Apple Pay merchant identities; nil leaves its
+	// endpoints answering 409.
+	Wallet *wallet.Service
 }
 
 // Server is the HTTP API.
@@ -82,6 +86,7 @@ type Server struct {
 	limits  *limiter
 	handler http.Handler
 	api     huma.API
+	wallet  *wallet.Service
 
 	// stopping is cancelled when the server stops, so WebSockets say goodbye.
 	stopping context.Context
@@ -98,6 +103,7 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, audit: d.Audit, menu: d.Menu, orders: d.Orders, kitchen: d.Kitchen, pay: d.Payments, cash: d.Cash, idem: d.Idempotency,
 		events: d.Events, hub: d.Hub, ready: d.Ready, metrics: newMetrics(d.Registry), limits: newLimiter()}
+	s.wallet = d.Wallet
 	s.stopping, s.stop = context.WithCancel(context.Background())
 
 	mux := http.NewServeMux()
@@ -140,6 +146,7 @@ func New(cfg Config, d Deps) *Server {
 	s.routeRefunds()
 	s.routeFees()
 	s.routeProviders()
+	s.routeApplePay()
 	s.routeCash()
 	s.routeReports()
 
