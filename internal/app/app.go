@@ -32,6 +32,7 @@ import (
 	"github.com/fynlo/fynlo/internal/secret"
 	"github.com/fynlo/fynlo/internal/sqlstore"
 	"github.com/fynlo/fynlo/internal/tenant"
+	"github.com/fynlo/fynlo/internal/wallet"
 )
 
 // Version is set at build time with -ldflags "-X github.com/fynlo/fynlo/internal/app.Version=...".
@@ -51,7 +52,10 @@ type App struct {
 	Sandbox  *payment.SandboxBank
 	// Demo says how to try the demo restaurant, when started with -demo.
 	Demo *DemoInfo
-	bg   sync.WaitGroup
+	// Wallet opens Apple Pay tokens for organizations that process Apple
+	// Pay themselves (payment.ApplePayTokens).
+	Wallet *wallet.Service
+	bg     sync.WaitGroup
 }
 
 // NewLogger returns the JSON logger the server logs with.
@@ -134,6 +138,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	walletSvc, err := newWallet(cfg, db, box) // Apple Pay, direct
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	sandbox := payment.NewSandboxBank(clock)
 	payments := payment.NewService(payment.Deps{Store: db, Refunds: db, Fees: db, Ledger: db, Orders: orders, Locations: tenants, Drawers: cashSvc,
 		Approver: authSvc, Card: payment.Simulated{}, Providers: db, Box: box, Now: clock,
@@ -141,12 +150,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 			return stripe.New(stripe.Config{SecretKey: key, APIBase: cfg.StripeAPIBase})
 		},
 		Verify:  verifyStripeWebhook,
-		Sandbox: sandbox, BankExpiry: cfg.BankExpiry})
-	a.Payments, a.Sandbox = payments, sandbox
+		Sandbox: sandbox, BankExpiry: cfg.BankExpiry, ApplePay: walletSvc, Wallet: walletSvc})
+	a.Payments, a.Sandbox, a.Wallet = payments, sandbox, walletSvc
 	a.API = httpapi.New(httpapi.Config{Version: Version, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
 		TrustProxyHeaders: cfg.TrustProxy, PlatformAdmins: cfg.PlatformAdmins, PublicURL: cfg.PublicURL}, httpapi.Deps{SandboxBank: sandbox,
 		Logger: logger, Auth: authSvc, Tenants: tenants, Audit: audit.NewService(db), Menu: menuSvc, Orders: orders, Kitchen: kitchenSvc, Payments: payments, Cash: cashSvc, Idempotency: a.idem,
 		Events: db, Hub: hub, Ready: a.ready, Registry: reg,
+		Wallet: walletSvc,
 	})
 	a.dispatcher.OnPublish = func(evs []event.Event) {
 		for _, e := range evs {
@@ -183,6 +193,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	go func() { defer a.bg.Done(); a.sweepBanks(bgCtx, payments) }()
 	go func() { defer a.bg.Done(); a.dispatcher.Run(bgCtx) }()
 	go func() { defer a.bg.Done(); a.reap(bgCtx, authCfg.ThrottleWindow) }()
+	a.bg.Add(1)
+	go func() { defer a.bg.Done(); checkApplePay(bgCtx, walletSvc, logger) }()
 	return a, nil
 }
 

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,6 +37,13 @@ type Config struct {
 	StripeAPIBase   string        // FYNLO_STRIPE_API_BASE
 	PublicURL       string        // FYNLO_PUBLIC_URL
 	BankExpiry      time.Duration // FYNLO_OPEN_BANKING_EXPIRY
+	ApplePayRoots   string        // FYNLO_APPLE_PAY_ROOTS
+
+	// ApplePayGatewayHosts and ApplePayGatewayRoots replace Apple's
+	// merchant validation gateways and the system's roots; not flags, for
+	// tests.
+	ApplePayGatewayHosts []string
+	ApplePayGatewayRoots *x509.CertPool
 
 	// PasswordCost overrides the argon2id cost; not a flag, for tests.
 	PasswordCost *auth.PasswordParams
@@ -64,6 +72,7 @@ var settings = []setting{
 	{"stripe-api-base", "FYNLO_STRIPE_API_BASE", "", "Stripe's API address; empty for Stripe's own (set it to reach stripe-mock or a proxy)"},
 	{"public-url", "FYNLO_PUBLIC_URL", "", "this server's address as phones on the network reach it, e.g. http://192.168.1.20:8080 (open-banking QR codes of the sandbox bank point there); empty: the address each request came to"},
 	{"open-banking-expiry", "FYNLO_OPEN_BANKING_EXPIRY", "15m", "how long an open-banking QR code waits for the guest to approve before it expires and the POS offers card"},
+	{"apple-pay-roots", "FYNLO_APPLE_PAY_ROOTS", "", "PEM file of the roots Apple Pay token signatures must chain to; empty for Apple Root CA - G3 (built in)"},
 	{"smtp-url", "FYNLO_SMTP_URL", "", "smtp://user:password@host:port?from=address for outgoing mail (password resets); empty logs mail instead"},
 }
 
@@ -108,7 +117,7 @@ func ParseConfigFlags(fs *flag.FlagSet, args []string, getenv func(string) strin
 	var errs []error
 	bad := func(n, why string) { errs = append(errs, fmt.Errorf("-%s / %s: %s", n, envOf(n), why)) }
 	c := Config{Addr: get("addr"), DataDir: get("data-dir"), DatabaseURL: get("database-url"), KeysDir: get("keys-dir"), SMTPURL: get("smtp-url"),
-		StripeAPIBase: get("stripe-api-base"), PublicURL: get("public-url")}
+		StripeAPIBase: get("stripe-api-base"), PublicURL: get("public-url"), ApplePayRoots: get("apple-pay-roots")}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		bad("public-url", "must be an http:// or https:// URL")
 	}

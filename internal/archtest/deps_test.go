@@ -19,6 +19,7 @@ var domainRank = map[string]int{
 	"order":   2,
 	"kitchen": 3, "payment": 3,
 	"cash":   4,
+	"wallet": 4, // Apple Pay merchant identities; implements payment.ApplePayTokens
 	"report": 5, "sync": 5,
 	"demo":   6, // seed data: the demo restaurant
 	"notify": 0, // the outbox every domain may write to
@@ -41,7 +42,7 @@ var forbiddenInDomains = []string{"net/http", "database/sql", "github.com/jackc/
 
 // notProduction are packages outside the rules: test helpers and the
 // embedded web assets.
-var notProduction = map[string]bool{"testenv": true, "archtest": true, "web": true}
+var notProduction = map[string]bool{"testenv": true, "archtest": true, "web": true, "payment/applepay/aptest": true}
 
 type pkg struct {
 	ImportPath string

@@ -30,6 +30,7 @@ import (
 	"github.com/fynlo/fynlo/internal/order"
 	"github.com/fynlo/fynlo/internal/payment"
 	"github.com/fynlo/fynlo/internal/tenant"
+	"github.com/fynlo/fynlo/internal/wallet"
 	"github.com/fynlo/fynlo/internal/web"
 )
 
@@ -65,6 +66,9 @@ type Deps struct {
 	// migrations applied.
 	Ready    func(context.Context) error
 	Registry *prometheus.Registry
+	// Wallet keeps Apple Pay merchant identities; nil leaves its
+	// endpoints answering 409.
+	Wallet *wallet.Service
 }
 
 // Server is the HTTP API.
@@ -88,6 +92,7 @@ type Server struct {
 	limits  *limiter
 	handler http.Handler
 	api     huma.API
+	wallet  *wallet.Service
 
 	// stopping is cancelled when the server stops, so WebSockets say goodbye.
 	stopping context.Context
@@ -104,6 +109,7 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, audit: d.Audit, menu: d.Menu, orders: d.Orders, kitchen: d.Kitchen, pay: d.Payments, sandbox: d.SandboxBank, cash: d.Cash, idem: d.Idempotency,
 		events: d.Events, hub: d.Hub, ready: d.Ready, metrics: newMetrics(d.Registry), limits: newLimiter()}
+	s.wallet = d.Wallet
 	s.stopping, s.stop = context.WithCancel(context.Background())
 
 	mux := http.NewServeMux()
@@ -147,6 +153,7 @@ func New(cfg Config, d Deps) *Server {
 	s.routeFees()
 	s.routeProviders()
 	s.routeOpenBanking()
+	s.routeApplePay()
 	s.routeCash()
 	s.routeReports()
 
