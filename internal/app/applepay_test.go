@@ -221,6 +221,47 @@ func TestApplePayDirect(t *testing.T) {
 			}
 		}
 
+		// A card payment with a token the restaurant opens itself: charged
+		// for what the guest approved on the device, nothing if the token
+		// fails or is for another amount.
+		o := tl.openCheck(t, tom, 2)
+		oid := o["id"].(string)
+		bal := amount(o["payments"].(map[string]any)["balance"])
+		asObject := func(tok []byte) map[string]any {
+			var m map[string]any
+			if err := json.Unmarshal(tok, &m); err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+		payWith := func(tok []byte) response {
+			return s.call("POST", "/api/v1/orders/"+oid+"/payments", tom, map[string]any{"method": "card", "card": map[string]any{"apple_pay_token": asObject(tok)}})
+		}
+		before := s.call("GET", "/api/v1/orders/"+oid, tom, nil).json(t)["version"]
+		expectProblem(t, payWith(apple.Seal(t, m, aptest.Payload{Amount: bal - 1}.JSON(), time.Now())), 422, "invalid_field", "card.apple_pay_token")
+		if r := payWith(aptest.NewApple(t).Seal(t, m, aptest.Payload{Amount: bal}.JSON(), time.Now())); r.Status != 422 {
+			t.Fatalf("a token not signed by Apple: %d %s", r.Status, r.Body)
+		}
+		if r := payWith(apple.Seal(t, m, aptest.Payload{Amount: bal}.JSON(), time.Now().Add(-time.Hour))); r.Status != 422 {
+			t.Fatalf("a token signed an hour ago: %d %s", r.Status, r.Body)
+		}
+		after := s.call("GET", "/api/v1/orders/"+oid, tom, nil).json(t)
+		if ps := s.call("GET", "/api/v1/payments?order_id="+oid, owner, nil).json(t)["payments"].([]any); after["version"] != before || len(ps) != 0 {
+			t.Fatalf("refused tokens left %d payments, check version %v → %v", len(ps), before, after["version"])
+		}
+		r = payWith(apple.Seal(t, m, aptest.Payload{Amount: bal}.JSON(), time.Now()))
+		if r.Status != 201 {
+			t.Fatalf("direct Apple Pay: %d %s", r.Status, r.Body)
+		}
+		apr := r.json(t)
+		if c := apr["payment"].(map[string]any)["card"].(map[string]any); c["wallet"] != "apple_pay" || c["last4"] != "1111" || c["brand"] != "visa" ||
+			apr["order"].(map[string]any)["status"] != "closed" {
+			t.Fatalf("direct Apple Pay payment: %v", apr)
+		}
+		if strings.Contains(string(r.Body), "4111111111111111") || strings.Contains(s.logs.String(), "4111111111111111") {
+			t.Fatal("the device account number reached an answer or the log")
+		}
+
 		// Another tenant sees none of it.
 		b := s.signup("other@applepay.test")
 		expectProblem(t, s.call("GET", path, b.Token, nil), 404, "not_found")
