@@ -36,7 +36,7 @@ func TestNewConfig(t *testing.T) {
 	if p, err := truelayer.New(live); err != nil || p.Mode() != "live" {
 		t.Fatalf("live: %v", err)
 	}
-	rsa := func() []byte {
+	p256 := func() []byte {
 		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		der, _ := x509.MarshalECPrivateKey(k)
 		return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
@@ -47,7 +47,7 @@ func TestNewConfig(t *testing.T) {
 		"no kid":       func(c *truelayer.Config) { c.SigningKeyID = "" },
 		"no merchant":  func(c *truelayer.Config) { c.MerchantAccountID = "" },
 		"no key":       func(c *truelayer.Config) { c.SigningKeyPEM = nil },
-		"P-256 key":    func(c *truelayer.Config) { c.SigningKeyPEM = rsa },
+		"P-256 key":    func(c *truelayer.Config) { c.SigningKeyPEM = p256 },
 		"environment":  func(c *truelayer.Config) { c.Environment = "production" },
 		"api base":     func(c *truelayer.Config) { c.APIBase = "ftp://x" },
 		"webhook jwks": func(c *truelayer.Config) { c.WebhookJWKS = []string{"not a url"} },
