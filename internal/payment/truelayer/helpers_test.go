@@ -63,7 +63,7 @@ func setup(t *testing.T, mod ...func(*truelayer.Config)) (*truelayer.Provider, *
 	clk := newClock()
 	tl.SetClock(clk.Now)
 	cnt := &counter{}
-	cfg := tl.Config()
+	cfg := configFor(tl)
 	cfg.Now = clk.Now
 	cfg.HTTPClient = &http.Client{Transport: cnt, Timeout: 10 * time.Second}
 	for _, m := range mod {
@@ -94,4 +94,15 @@ func bankReq() payment.BankPaymentRequest {
 	return payment.BankPaymentRequest{Key: key, Amount: gbp(1250), Reference: "TRATTORIA 1042", Payee: "Trattoria",
 		ReturnURL: "https://pos.example.com/bank/return?payment=" + key + "&x=a b", ExpiresAt: time.Now().Add(15 * time.Minute),
 		Metadata: map[string]string{"fynlo_payment_id": key, "fynlo_order_id": "ord_1"}}
+}
+
+// configFor configures a provider for the fake tl.
+func configFor(tl *tltest.Server) truelayer.Config {
+	return truelayer.Config{
+		ClientID: tl.ClientID, ClientSecret: tl.ClientSecret,
+		SigningKeyID: tl.ClientKeyID, SigningKeyPEM: tl.ClientKeyPEM,
+		MerchantAccountID: tl.MerchantAccountID, Environment: truelayer.Sandbox,
+		AuthBase: tl.URL, APIBase: tl.URL, HPPBase: tl.URL,
+		WebhookJWKS: []string{tl.JWKSURL()},
+	}
 }

@@ -27,7 +27,7 @@ import (
 
 func TestNewConfig(t *testing.T) {
 	tl := tltest.New(t)
-	good := tl.Config()
+	good := configFor(tl)
 	if p, err := truelayer.New(good); err != nil || p.Name() != "truelayer" || p.Mode() != "test" {
 		t.Fatalf("sandbox: %v, %v", p, err)
 	}
@@ -56,7 +56,7 @@ func TestNewConfig(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			cfg := tl.Config()
+			cfg := configFor(tl)
 			mod(&cfg)
 			_, err := truelayer.New(cfg)
 			if err == nil {

@@ -353,7 +353,7 @@ func FuzzVerifyWebhook(f *testing.F) {
 	tl := tltest.New(f)
 	clk := newClock()
 	tl.SetClock(clk.Now)
-	cfg := tl.Config()
+	cfg := configFor(tl)
 	cfg.Now = clk.Now
 	p, err := truelayer.New(cfg)
 	if err != nil {

@@ -13,8 +13,17 @@
 // serves at /.well-known/jwks, and deliver them or hand them to the code
 // under test. SetFault makes the API answer 503 or hang.
 //
+// It does not import the truelayer package (adapters import no other
+// adapter); a test configures the provider from its fields:
+//
 //	tl := tltest.New(t)
-//	p, _ := truelayer.New(tl.Config())
+//	p, _ := truelayer.New(truelayer.Config{
+//		ClientID: tl.ClientID, ClientSecret: tl.ClientSecret,
+//		SigningKeyID: tl.ClientKeyID, SigningKeyPEM: tl.ClientKeyPEM,
+//		MerchantAccountID: tl.MerchantAccountID, Environment: "sandbox",
+//		AuthBase: tl.URL, APIBase: tl.URL, HPPBase: tl.URL,
+//		WebhookJWKS: []string{tl.JWKSURL()},
+//	})
 //	bp, _ := p.CreateBankPayment(ctx, req)
 //	tl.Execute(bp.Ref)
 //	wh, _ := tl.Event("payment_executed", bp.Ref)
@@ -47,7 +56,6 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/fynlo/fynlo/internal/payment"
-	"github.com/fynlo/fynlo/internal/payment/truelayer"
 )
 
 // Fault is how the fake's auth server and API misbehave.
@@ -191,18 +199,6 @@ func New(tb testing.TB) *Server {
 		s.srv.Close()
 	})
 	return s
-}
-
-// Config returns a sandbox truelayer.Config for this server: its
-// credentials and key, every base URL and the only allowed JWKS its own.
-func (s *Server) Config() truelayer.Config {
-	return truelayer.Config{
-		ClientID: s.ClientID, ClientSecret: s.ClientSecret,
-		SigningKeyID: s.ClientKeyID, SigningKeyPEM: s.ClientKeyPEM,
-		MerchantAccountID: s.MerchantAccountID, Environment: truelayer.Sandbox,
-		AuthBase: s.URL, APIBase: s.URL, HPPBase: s.URL,
-		WebhookJWKS: []string{s.JWKSURL()},
-	}
 }
 
 // JWKSURL is where the fake serves the keys its webhooks are signed with.
