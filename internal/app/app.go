@@ -29,6 +29,7 @@ import (
 	"github.com/fynlo/fynlo/internal/order"
 	"github.com/fynlo/fynlo/internal/payment"
 	"github.com/fynlo/fynlo/internal/payment/stripe"
+	"github.com/fynlo/fynlo/internal/payment/truelayer"
 	"github.com/fynlo/fynlo/internal/secret"
 	"github.com/fynlo/fynlo/internal/sqlstore"
 	"github.com/fynlo/fynlo/internal/tenant"
@@ -150,7 +151,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 			return stripe.New(stripe.Config{SecretKey: key, APIBase: cfg.StripeAPIBase})
 		},
 		Verify:  verifyStripeWebhook,
-		Sandbox: sandbox, BankExpiry: cfg.BankExpiry, ApplePay: walletSvc, Wallet: walletSvc})
+		Sandbox: sandbox, BankExpiry: cfg.BankExpiry, BankPoll: cfg.BankPoll,
+		BankFactory: func(c payment.TrueLayerCredentials) (payment.BankProvider, error) {
+			return truelayer.New(truelayer.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, SigningKeyID: c.SigningKeyID,
+				SigningKeyPEM: []byte(c.SigningKeyPEM), MerchantAccountID: c.MerchantAccountID, Environment: c.Environment,
+				AuthBase: cfg.TrueLayerBase, APIBase: cfg.TrueLayerBase, HPPBase: cfg.TrueLayerBase, WebhookJWKS: cfg.TrueLayerJWKS, Now: clock})
+		}, ApplePay: walletSvc, Wallet: walletSvc})
 	a.Payments, a.Sandbox, a.Wallet = payments, sandbox, walletSvc
 	a.API = httpapi.New(httpapi.Config{Version: Version, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
 		TrustProxyHeaders: cfg.TrustProxy, PlatformAdmins: cfg.PlatformAdmins, PublicURL: cfg.PublicURL}, httpapi.Deps{SandboxBank: sandbox,

@@ -44,6 +44,14 @@ type Config struct {
 	// tests.
 	ApplePayGatewayHosts []string
 	ApplePayGatewayRoots *x509.CertPool
+	// TrueLayerBase replaces TrueLayer's auth, API and payment-page
+	// addresses, and TrueLayerJWKS its webhook keys; not flags, for tests
+	// against a fake TrueLayer.
+	TrueLayerBase string
+	TrueLayerJWKS []string
+	// BankPoll is how often the sweep asks a bank about a payment whose
+	// webhooks are slow; 0 is 20 seconds. Not a flag, for tests.
+	BankPoll time.Duration
 
 	// PasswordCost overrides the argon2id cost; not a flag, for tests.
 	PasswordCost *auth.PasswordParams

@@ -37,6 +37,7 @@ type reqInfo struct {
 	org, user    string // the caller, once authenticated
 	approval     string // a manager's approval token sent with the request
 	base         string // this server's address as the request reached it: scheme://host
+	header       http.Header
 }
 
 func info(ctx context.Context) *reqInfo {
@@ -127,7 +128,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			rid = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", rid)
-		ri := &reqInfo{id: rid, path: r.URL.Path, ip: s.clientAddr(r), approval: r.Header.Get(auth.ApprovalHeader), base: s.baseURL(r)}
+		ri := &reqInfo{id: rid, path: r.URL.Path, ip: s.clientAddr(r), approval: r.Header.Get(auth.ApprovalHeader), base: s.baseURL(r), header: r.Header}
 		ctx := context.WithValue(r.Context(), keyInfo, ri)
 		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}

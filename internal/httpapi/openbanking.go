@@ -328,10 +328,9 @@ func (s *Server) handleTrueLayerWebhook(ctx context.Context, in *bankWebhookInpu
 	if in.Account == "" || in.Signature == "" {
 		return nil, problemFor(ctx, s.logger, apperr.New(apperr.Invalid, "bad_signature", "the webhook's signature does not verify"))
 	}
-	headers := map[string]string{"tl-signature": in.Signature, "x-tl-webhook-timestamp": in.Timestamp}
+	// The signature names the headers it covers: hand over all of them.
 	applied, err := s.pay.HandleBankWebhook(ctx, payment.ProviderTrueLayer, in.Account, payment.WebhookRequest{Account: in.Account,
-		Method: http.MethodPost, Path: "/api/v1/webhooks/truelayer", Body: in.RawBody,
-		Header: func(name string) string { return headers[strings.ToLower(name)] }})
+		Method: http.MethodPost, Path: "/api/v1/webhooks/truelayer", Body: in.RawBody, Header: info(ctx).header.Get})
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}

@@ -332,11 +332,18 @@ func (s *Service) HandleBankWebhook(ctx context.Context, provider, orgID string,
 	var fs *FeeSchedule
 	if e.Ref != "" && e.Status != "" {
 		p, err := s.store.FindPaymentByRef(ctx, orgID, e.Ref)
-		if err != nil && e.PaymentID != "" {
-			// The webhook beat the provider's answer to our request.
-			p, err = s.store.FindPayment(ctx, orgID, e.PaymentID)
+		if apperr.Is(err, apperr.NotFound) && e.PaymentID != "" {
+			if q, qerr := s.store.FindPayment(ctx, orgID, e.PaymentID); qerr == nil && q.ProviderRef == "" && q.Status.Holds() {
+				// The webhook beat the provider's answer to our request. Its
+				// metadata is whatever the payment's creator wrote, and
+				// the provider signs every client's webhooks alike: it
+				// proves nothing until our own request has told us the
+				// payment's reference. Refused for now; the provider sends
+				// it again, and by then we know.
+				return false, apperr.New(apperr.Unavailable, "payment_not_ready", "the payment is still being created; send the webhook again")
+			}
 		}
-		if err == nil && p.Method == MethodOpenBanking && p.Provider == bank.Name() && (p.ProviderRef == "" || p.ProviderRef == e.Ref) {
+		if err == nil && p.Method == MethodOpenBanking && p.Provider == bank.Name() && p.ProviderRef == e.Ref {
 			paymentID = p.ID
 			if fs, err = s.schedule(ctx, orgID, p.LocationID, p.Amount.Currency); err != nil {
 				return false, err
@@ -388,8 +395,9 @@ func (s *Service) SweepBank(ctx context.Context) (int, error) {
 	}
 }
 
-// pollEvery is how often a payment waiting on its bank is asked about.
-const pollEvery = 20 * time.Second
+// DefaultBankPoll is how often a payment waiting on its bank is asked
+// about when its webhooks are slow.
+const DefaultBankPoll = 20 * time.Second
 
 func (s *Service) sweepOne(ctx context.Context, p *Payment) (*Payment, error) {
 	now := s.now().UTC()
@@ -423,7 +431,7 @@ func (s *Service) sweepOne(ctx context.Context, p *Payment) (*Payment, error) {
 	b := &s.banks
 	b.mu.Lock()
 	last := b.polled[p.ID]
-	due := now.Sub(last) >= pollEvery && now.Sub(p.UpdatedAt) >= pollEvery
+	due := now.Sub(last) >= s.poll && now.Sub(p.UpdatedAt) >= s.poll
 	if due {
 		b.polled[p.ID] = now
 	}

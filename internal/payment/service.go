@@ -29,6 +29,7 @@ type Service struct {
 	verify    WebhookVerifier
 	banks     banks
 	expiry    time.Duration  // how long a QR code waits for the guest
+	poll      time.Duration  // how often a bank is asked when its webhooks are slow
 	applePay  ApplePayTokens // direct Apple Pay; nil: tokens come through the card provider only
 	wallet    WalletHealth
 	health    *healthBook
@@ -57,6 +58,7 @@ type Deps struct {
 	Sandbox     *SandboxBank
 	BankFactory BankFactory
 	BankExpiry  time.Duration // 15 minutes when 0
+	BankPoll    time.Duration // 20 seconds when 0
 	// ApplePay opens Apple Pay tokens for merchants who process them
 	// themselves; Wallet reports on their certificates.
 	ApplePay ApplePayTokens
@@ -72,10 +74,13 @@ func NewService(d Deps) *Service {
 	if d.BankExpiry <= 0 {
 		d.BankExpiry = DefaultBankExpiry
 	}
+	if d.BankPoll <= 0 {
+		d.BankPoll = DefaultBankPoll
+	}
 	s := &Service{store: d.Store, refunds: d.Refunds, fees: d.Fees, ledger: d.Ledger, approver: d.Approver, orders: d.Orders, locations: d.Locations, drawers: d.Drawers,
 		card: d.Card, now: d.Now, verify: d.Verify, providers: providers{store: d.Providers, box: d.Box, factory: d.Factory, cache: map[string]cachedProvider{}},
 		banks:  banks{sandbox: d.Sandbox, factory: d.BankFactory, cache: map[string]cachedBank{}, polled: map[string]time.Time{}},
-		expiry: d.BankExpiry, applePay: d.ApplePay, wallet: d.Wallet, health: &healthBook{now: d.Now, m: map[healthKey]*healthState{}}}
+		expiry: d.BankExpiry, poll: d.BankPoll, applePay: d.ApplePay, wallet: d.Wallet, health: &healthBook{now: d.Now, m: map[healthKey]*healthState{}}}
 	if d.Sandbox != nil {
 		// The sandbox bank's webhooks take the same path as a real
 		// provider's: verified, then applied once.

@@ -926,7 +926,12 @@ func (s *Server) autoDeliver(typ, paymentID, refundID string) error {
 		return err
 	}
 	base := *u
-	base.Path, base.RawPath = "", ""
+	base.Path, base.RawPath, base.RawQuery = "", "", ""
+	if u.RawQuery != "" {
+		// Signed over the path alone, as TrueLayer signs; sent with the
+		// query (?account=…) the receiver routes by.
+		wh.Path += "?" + u.RawQuery
+	}
 	resp, err := Deliver(context.Background(), base.String(), wh)
 	if err != nil {
 		return fmt.Errorf("tltest: deliver %s: %w", typ, err)
