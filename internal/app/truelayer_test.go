@@ -112,8 +112,8 @@ func TestTrueLayerPayments(t *testing.T) {
 				"Tl-Signature", w.Header.Get("Tl-Signature"), "X-Tl-Webhook-Timestamp", w.Header.Get("X-Tl-Webhook-Timestamp"))
 		}
 		for name, w := range map[string]tltest.Webhook{
-			"forged": tl.SignWebhook("/api/v1/webhooks/truelayer", wh.Body, tltest.SignOptions{Key: other}),
-			"stale":  tl.SignWebhook("/api/v1/webhooks/truelayer", wh.Body, tltest.SignOptions{Timestamp: time.Now().Add(-10 * time.Minute)}),
+			"forged":     tl.SignWebhook("/api/v1/webhooks/truelayer", wh.Body, tltest.SignOptions{Key: other}),
+			"stale":      tl.SignWebhook("/api/v1/webhooks/truelayer", wh.Body, tltest.SignOptions{Timestamp: time.Now().Add(-10 * time.Minute)}),
 			"other path": tl.SignWebhook("/somewhere/else", wh.Body, tltest.SignOptions{}),
 		} {
 			if r := hook(w); r.Status != 422 {
