@@ -106,6 +106,9 @@ func (s *Service) startBank(ctx context.Context, p *Payment, o *order.Order) (*P
 		if _, _, rerr := s.recordBank(ctx, p.OrgID, p.ID, BankPayment{Status: BankFailed, Failure: failure}, ""); rerr != nil {
 			return nil, nil, rerr
 		}
+		if apperr.Is(err, apperr.Unavailable) {
+			return nil, nil, errBankDown
+		}
 		return nil, nil, err
 	default:
 		return nil, nil, &apperr.Error{Kind: apperr.Unavailable, Code: "outcome_unknown", Err: err,
@@ -301,6 +304,9 @@ func (s *Service) refundSurplus(ctx context.Context, orgID, paymentID string) (*
 	r, _, _, err = s.refundVia(ctx, "", r, outP)
 	return r, err
 }
+
+var errBankDown = apperr.New(apperr.Unavailable, "provider_unavailable",
+	"the bank provider cannot be reached; nothing was started; offer card instead, or try again")
 
 var errNothingToDo = apperr.New(apperr.Conflict, "nothing_to_do", "nothing to do")
 
