@@ -2,6 +2,7 @@ package payment
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -100,7 +101,8 @@ func (s *Service) startBank(ctx context.Context, p *Payment, o *order.Order) (*P
 		// Nothing was created: the payment failed, and the check is
 		// payable again by any method.
 		failure := &Failure{Code: "provider_unavailable", Message: "the bank provider could not be reached"}
-		if ae, ok := err.(*apperr.Error); ok && apperr.Is(err, apperr.Invalid) {
+		var ae *apperr.Error
+		if errors.As(err, &ae) && apperr.Is(err, apperr.Invalid) {
 			failure = &Failure{Code: "invalid_request", Message: ae.Detail}
 		}
 		if _, _, rerr := s.recordBank(ctx, p.OrgID, p.ID, BankPayment{Status: BankFailed, Failure: failure}, ""); rerr != nil {
