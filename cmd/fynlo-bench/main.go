@@ -112,6 +112,7 @@ var scenarios = map[string]scenario{
 		summary: "cash and card (simulated provider) payments that each close a check: throughput, latency at -c clients and at one",
 		setup:   setupPayments,
 	},
+	"openbanking": {summary: "QR payments on the sandbox bank: creation latency at 1 and -c clients; approval to the POS stream", setup: setupOpenBanking},
 }
 
 // common holds the flags every scenario shares and where text output goes.
