@@ -30,6 +30,7 @@ import (
 	"github.com/fynlo/fynlo/internal/payment"
 	"github.com/fynlo/fynlo/internal/payment/stripe"
 	"github.com/fynlo/fynlo/internal/payment/truelayer"
+	"github.com/fynlo/fynlo/internal/redisbus"
 	"github.com/fynlo/fynlo/internal/secret"
 	"github.com/fynlo/fynlo/internal/sqlstore"
 	"github.com/fynlo/fynlo/internal/tenant"
@@ -46,6 +47,7 @@ type App struct {
 	DB         *sqlstore.DB
 	API        *httpapi.Server
 	dispatcher *event.Dispatcher
+	bus        *redisbus.Bus // nil: a single node
 	idem       *idempotency.Service
 	cancel     context.CancelFunc
 	// Payments is exported for tests that drive the open-banking sweep.
@@ -117,6 +119,20 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, logger: logger, DB: db, idem: idempotency.NewService(db, clock)}
 	a.dispatcher = event.NewDispatcher(db, hub, logger)
 	db.OnCommit = a.dispatcher.Notify
+	var shared httpapi.SharedRates
+	if cfg.RedisURL != "" {
+		// Several nodes: each tells the others when a log grows, and rate
+		// limits are kept in Redis.
+		if a.bus, err = redisbus.New(ctx, cfg.RedisURL, logger); err != nil {
+			db.Close()
+			return nil, err
+		}
+		db.OnCommit = func(n event.Notice) {
+			a.dispatcher.Notify(n)
+			a.bus.Publish(n)
+		}
+		shared = a.bus
+	}
 	menuSvc := menu.NewService(db, clock)
 	tenants := tenant.NewService(db, clock)
 	orders := order.NewService(db, db, tenants, menuSvc, authSvc, clock)
@@ -161,7 +177,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	a.API = httpapi.New(httpapi.Config{Version: Version, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
 		TrustProxyHeaders: cfg.TrustProxy, PlatformAdmins: cfg.PlatformAdmins, PublicURL: cfg.PublicURL}, httpapi.Deps{SandboxBank: sandbox,
 		Logger: logger, Auth: authSvc, Tenants: tenants, Audit: audit.NewService(db), Menu: menuSvc, Orders: orders, Kitchen: kitchenSvc, Payments: payments, Cash: cashSvc, Idempotency: a.idem,
-		Events: db, Hub: hub, Ready: a.ready, Registry: reg,
+		Events: db, Hub: hub, Ready: a.ready, Registry: reg, SharedRates: shared,
 		Wallet: walletSvc,
 	})
 	a.dispatcher.OnPublish = func(evs []event.Event) {
@@ -201,6 +217,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	go func() { defer a.bg.Done(); a.reap(bgCtx, authCfg.ThrottleWindow) }()
 	a.bg.Add(1)
 	go func() { defer a.bg.Done(); checkApplePay(bgCtx, walletSvc, logger) }()
+	if a.bus != nil {
+		a.bg.Add(1)
+		go func() { defer a.bg.Done(); a.bus.Run(bgCtx, a.dispatcher.Notify, a.dispatcher.CatchUp) }()
+	}
 	return a, nil
 }
 
@@ -262,6 +282,9 @@ func (a *App) reap(ctx context.Context, throttleWindow time.Duration) {
 func (a *App) Close() error {
 	a.cancel()
 	a.bg.Wait()
+	if a.bus != nil {
+		a.bus.Close()
+	}
 	return a.DB.Close()
 }
 

@@ -36,6 +36,7 @@ type Config struct {
 	PlatformAdmins  []string      // FYNLO_PLATFORM_ADMINS
 	StripeAPIBase   string        // FYNLO_STRIPE_API_BASE
 	PublicURL       string        // FYNLO_PUBLIC_URL
+	RedisURL        string        // FYNLO_REDIS_URL
 	BankExpiry      time.Duration // FYNLO_OPEN_BANKING_EXPIRY
 	ApplePayRoots   string        // FYNLO_APPLE_PAY_ROOTS
 
@@ -78,6 +79,7 @@ var settings = []setting{
 	{"demo", "FYNLO_DEMO", "false", "seed the demo restaurant on start if it is not there (sign-ins in the README)"},
 	{"platform-admins", "FYNLO_PLATFORM_ADMINS", "", "comma-separated user IDs (usr_…) of Fynlo's own staff accounts who may read platform-wide figures (platform revenue)"},
 	{"stripe-api-base", "FYNLO_STRIPE_API_BASE", "", "Stripe's API address; empty for Stripe's own (set it to reach stripe-mock or a proxy)"},
+	{"redis-url", "FYNLO_REDIS_URL", "", "redis:// (or unix://) URL joining several nodes on one PostgreSQL: live events reach every node's WebSocket clients and rate limits hold across nodes; empty for a single node"},
 	{"public-url", "FYNLO_PUBLIC_URL", "", "this server's address as phones on the network reach it, e.g. http://192.168.1.20:8080 (open-banking QR codes of the sandbox bank point there); empty: the address each request came to"},
 	{"open-banking-expiry", "FYNLO_OPEN_BANKING_EXPIRY", "15m", "how long an open-banking QR code waits for the guest to approve before it expires and the POS offers card"},
 	{"apple-pay-roots", "FYNLO_APPLE_PAY_ROOTS", "", "PEM file of the roots Apple Pay token signatures must chain to; empty for Apple Root CA - G3 (built in)"},
@@ -125,7 +127,10 @@ func ParseConfigFlags(fs *flag.FlagSet, args []string, getenv func(string) strin
 	var errs []error
 	bad := func(n, why string) { errs = append(errs, fmt.Errorf("-%s / %s: %s", n, envOf(n), why)) }
 	c := Config{Addr: get("addr"), DataDir: get("data-dir"), DatabaseURL: get("database-url"), KeysDir: get("keys-dir"), SMTPURL: get("smtp-url"),
-		StripeAPIBase: get("stripe-api-base"), PublicURL: get("public-url"), ApplePayRoots: get("apple-pay-roots")}
+		StripeAPIBase: get("stripe-api-base"), PublicURL: get("public-url"), RedisURL: get("redis-url"), ApplePayRoots: get("apple-pay-roots")}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
+		bad("redis-url", "must be a redis://, rediss:// or unix:// URL")
+	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		bad("public-url", "must be an http:// or https:// URL")
 	}

@@ -33,7 +33,7 @@ var leaf = map[string]bool{"money": true, "apperr": true, "event": true, "audit"
 var shared = map[string]bool{"id": true}
 
 // adapters speak to the outside world; they import domains, never each other.
-var adapters = map[string]bool{"sqlstore": true, "httpapi": true}
+var adapters = map[string]bool{"sqlstore": true, "httpapi": true, "redisbus": true}
 
 // forbiddenInDomains are the transports, drivers and SDKs domains must not touch.
 var forbiddenInDomains = []string{"net/http", "database/sql", "github.com/jackc/", "modernc.org/",

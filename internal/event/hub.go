@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 )
@@ -132,9 +133,21 @@ type Dispatcher struct {
 	pending map[string]Notice // org → the span of sequence numbers noticed
 	wake    chan struct{}
 
-	last map[string]int64 // org → highest sequence number published; owned by Run
+	last      map[string]int64 // org → highest sequence number published; owned by Run
+	fromHeads bool             // last was loaded from the log's heads at start
+	// catchUp asks Run to read every known organization's log for events
+	// no notice was received for (set under mu).
+	catchUp bool
 	// OnPublish, when set, is called with each batch after it reached the hub.
 	OnPublish func([]Event)
+}
+
+// Heads is a Log that can say, for every organization, its latest
+// committed event's sequence number. A dispatcher that starts from the
+// heads never skips an event, whatever order notices come in; without it,
+// an organization's first notice is taken as where its log stood.
+type Heads interface {
+	Heads(ctx context.Context) (map[string]int64, error)
 }
 
 // NewDispatcher returns a dispatcher reading from log and publishing to hub.
@@ -163,8 +176,31 @@ func (d *Dispatcher) poke() {
 	}
 }
 
+// CatchUp makes Run read every organization's log it has published for,
+// for events whose notices were lost (a cross-node bus that was away).
+func (d *Dispatcher) CatchUp() {
+	d.mu.Lock()
+	d.catchUp = true
+	d.mu.Unlock()
+	d.poke()
+}
+
 // Run publishes noticed events until ctx ends.
 func (d *Dispatcher) Run(ctx context.Context) {
+	if h, ok := d.log.(Heads); ok {
+		// Where every log stands now: an organization with no entry has no
+		// events yet, so its log is read from the start.
+		if heads, err := h.Heads(ctx); err == nil {
+			for org, seq := range heads {
+				if _, seen := d.last[org]; !seen {
+					d.last[org] = seq
+				}
+			}
+			d.fromHeads = true
+		} else {
+			d.logger.Error("event dispatch: read log heads", "err", err)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -174,7 +210,16 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		d.mu.Lock()
 		work := d.pending
 		d.pending = make(map[string]Notice)
+		catchUp := d.catchUp
+		d.catchUp = false
 		d.mu.Unlock()
+		if catchUp {
+			for org := range d.last {
+				n := work[org]
+				n.OrgID, n.LastSeq = org, math.MaxInt64 // to the end of its log, wherever that is
+				work[org] = n
+			}
+		}
 		for _, n := range work {
 			d.publish(ctx, n)
 		}
@@ -187,7 +232,10 @@ const publishPage = 500
 func (d *Dispatcher) publish(ctx context.Context, n Notice) {
 	org, upTo := n.OrgID, n.LastSeq
 	last, known := d.last[org]
-	if !known {
+	switch {
+	case !known && d.fromHeads:
+		last = 0 // an organization with no events when this process started
+	case !known:
 		// The first notice this process sees for org: earlier events were
 		// published by an earlier process or had no live listeners here;
 		// subscribers replay those from the Log themselves.

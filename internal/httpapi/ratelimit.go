@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -36,8 +37,27 @@ var ratePolicies = map[string]struct{ ip, credential ratePolicy }{
 	"/api/v1/auth/override":               {ip: ratePolicy{"override-ip", time.Second, 30}, credential: ratePolicy{"override-staff", 2 * time.Second, 5}},
 }
 
-// limiter holds the buckets of one node. Across several nodes each limits
-// on its own, so the effective limit scales with the node count.
+// SharedRates keeps buckets every node shares (Redis), so a limit holds
+// however many nodes a client's requests are spread over.
+type SharedRates interface {
+	Take(ctx context.Context, name string, per time.Duration, burst int, key string) (remaining int, wait time.Duration, err error)
+}
+
+// take spends a token from the shared buckets when there are some, else
+// (or while they cannot be reached) from this node's own.
+func (s *Server) take(ctx context.Context, p ratePolicy, key string, now time.Time) (int, time.Duration) {
+	if s.rates != nil {
+		remaining, wait, err := s.rates.Take(ctx, p.name, p.per, p.burst, key)
+		if err == nil {
+			return remaining, wait
+		}
+		s.logger.Warn("shared rate limits unavailable; limiting on this node", "error", err)
+	}
+	return s.limits.take(p, key, now)
+}
+
+// limiter holds the buckets of one node: the limits of a single node, and
+// of each node on its own while the shared ones cannot be reached.
 type limiter struct {
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -103,7 +123,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 			}{pol.credential, hex.EncodeToString(sum[:12])})
 		}
 		for _, c := range checks {
-			remaining, wait := s.limits.take(c.p, c.key, now)
+			remaining, wait := s.take(r.Context(), c.p, c.key, now)
 			full := time.Duration(c.p.burst-remaining) * c.p.per
 			w.Header().Add("RateLimit-Policy", fmt.Sprintf("%q;q=%d;w=%d", c.p.name, c.p.burst, int(math.Ceil((time.Duration(c.p.burst)*c.p.per).Seconds()))))
 			w.Header().Add("RateLimit", fmt.Sprintf("%q;r=%d;t=%d", c.p.name, remaining, int(math.Ceil(full.Seconds()))))

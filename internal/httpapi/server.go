@@ -58,6 +58,7 @@ type Deps struct {
 	Kitchen     *kitchen.Service
 	Payments    *payment.Service
 	SandboxBank *payment.SandboxBank // nil: no sandbox bank pages
+	SharedRates SharedRates          // nil: each node limits on its own
 	Cash        *cash.Service
 	Idempotency *idempotency.Service
 	Events      event.Log
@@ -90,6 +91,7 @@ type Server struct {
 	ready   func(context.Context) error
 	metrics *metrics
 	limits  *limiter
+	rates   SharedRates
 	handler http.Handler
 	api     huma.API
 	wallet  *wallet.Service
@@ -107,7 +109,7 @@ func New(cfg Config, d Deps) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, audit: d.Audit, menu: d.Menu, orders: d.Orders, kitchen: d.Kitchen, pay: d.Payments, sandbox: d.SandboxBank, cash: d.Cash, idem: d.Idempotency,
+	s := &Server{cfg: cfg, logger: d.Logger, auth: d.Auth, tenants: d.Tenants, audit: d.Audit, menu: d.Menu, orders: d.Orders, kitchen: d.Kitchen, pay: d.Payments, sandbox: d.SandboxBank, rates: d.SharedRates, cash: d.Cash, idem: d.Idempotency,
 		events: d.Events, hub: d.Hub, ready: d.Ready, metrics: newMetrics(d.Registry), limits: newLimiter()}
 	s.wallet = d.Wallet
 	s.stopping, s.stop = context.WithCancel(context.Background())

@@ -65,3 +65,23 @@ func (db *DB) LastSeq(ctx context.Context, orgID string) (int64, error) {
 	err := db.queryRow(ctx, `SELECT event_seq FROM organizations WHERE id = $1`, orgID).Scan(&last)
 	return last, notFound(err, "organization")
 }
+
+// Heads implements event.Heads: every organization's latest committed
+// event, from the counter each commit moves.
+func (db *DB) Heads(ctx context.Context) (map[string]int64, error) {
+	rows, err := db.query(ctx, `SELECT id, event_seq FROM organizations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return nil, err
+		}
+		out[id] = seq
+	}
+	return out, rows.Err()
+}
