@@ -150,10 +150,24 @@ type Heads interface {
 	Heads(ctx context.Context) (map[string]int64, error)
 }
 
-// NewDispatcher returns a dispatcher reading from log and publishing to hub.
+// NewDispatcher returns a dispatcher reading from log and publishing to
+// hub. Make it before anything commits: it starts from where every log
+// stands now (when log can say, see Heads).
 func NewDispatcher(log Log, hub *Hub, logger *slog.Logger) *Dispatcher {
-	return &Dispatcher{log: log, hub: hub, logger: logger,
+	d := &Dispatcher{log: log, hub: hub, logger: logger,
 		pending: make(map[string]Notice), wake: make(chan struct{}, 1), last: make(map[string]int64)}
+	if h, ok := log.(Heads); ok {
+		// An organization with no entry has no events yet: its log is read
+		// from the start.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if heads, err := h.Heads(ctx); err == nil {
+			d.last, d.fromHeads = heads, true
+		} else {
+			logger.Error("event dispatch: read log heads; an organization's first notices may be taken out of order", "err", err)
+		}
+	}
+	return d
 }
 
 // Notify records that n.OrgID's log has grown and wakes Run.
@@ -187,20 +201,6 @@ func (d *Dispatcher) CatchUp() {
 
 // Run publishes noticed events until ctx ends.
 func (d *Dispatcher) Run(ctx context.Context) {
-	if h, ok := d.log.(Heads); ok {
-		// Where every log stands now: an organization with no entry has no
-		// events yet, so its log is read from the start.
-		if heads, err := h.Heads(ctx); err == nil {
-			for org, seq := range heads {
-				if _, seen := d.last[org]; !seen {
-					d.last[org] = seq
-				}
-			}
-			d.fromHeads = true
-		} else {
-			d.logger.Error("event dispatch: read log heads", "err", err)
-		}
-	}
 	for {
 		select {
 		case <-ctx.Done():

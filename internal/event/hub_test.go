@@ -31,6 +31,17 @@ func (l *memLog) LastSeq(_ context.Context, org string) (int64, error) {
 	return int64(len(l.events[org])), nil
 }
 
+// Heads implements Heads, as the real store does.
+func (l *memLog) Heads(context.Context) (map[string]int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]int64{}
+	for org, evs := range l.events {
+		out[org] = int64(len(evs))
+	}
+	return out, nil
+}
+
 func (l *memLog) EventsAfter(_ context.Context, org string, after int64, _ string, limit int) ([]Event, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -108,5 +119,32 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 	}
 	if hub.Subscribers() != 2 {
 		t.Fatalf("subscribers = %d", hub.Subscribers())
+	}
+}
+
+// TestDispatcherNewOrganizationOutOfOrder: an organization with no events
+// when the dispatcher started is read from its log's start, so its first
+// notices arriving out of order (commits on several nodes) skip nothing.
+func TestDispatcherNewOrganizationOutOfOrder(t *testing.T) {
+	log := &memLog{events: map[string][]Event{}}
+	hub := NewHub()
+	d := NewDispatcher(log, hub, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sub := hub.Subscribe("org_new", "")
+	defer sub.Close()
+	first, second := log.append("org_new", 3), log.append("org_new", 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go d.Run(ctx)
+	d.Notify(second) // the later commit's notice first
+	d.Notify(first)
+	for want := int64(1); want <= 6; want++ {
+		select {
+		case e := <-sub.C():
+			if e.Seq != want {
+				t.Fatalf("got seq %d, want %d", e.Seq, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("timed out waiting for seq %d", want)
+		}
 	}
 }
