@@ -292,10 +292,19 @@ func (a *App) Close() error {
 // it stops accepting, finishes requests in flight, closes WebSockets with
 // "going away" and returns.
 func (a *App) Serve(ctx context.Context, l net.Listener) error {
+	// A client that stalls in its headers or its body (slowloris) is cut
+	// off; WebSockets clear these deadlines once upgraded.
+	readHeader, read := 10*time.Second, 30*time.Second
+	if a.cfg.ReadHeaderTimeout > 0 {
+		readHeader = a.cfg.ReadHeaderTimeout
+	}
+	if a.cfg.ReadTimeout > 0 {
+		read = a.cfg.ReadTimeout
+	}
 	srv := &http.Server{
 		Handler:           a.API,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
+		ReadHeaderTimeout: readHeader,
+		ReadTimeout:       read,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,

@@ -54,6 +54,11 @@ type Config struct {
 	// webhooks are slow; 0 is 20 seconds. Not a flag, for tests.
 	BankPoll time.Duration
 
+	// ReadHeaderTimeout and ReadTimeout bound how long a client may take
+	// to send its headers, and its whole request (0: 10s and 30s); not
+	// flags, for tests of slow clients.
+	ReadHeaderTimeout, ReadTimeout time.Duration
+
 	// PasswordCost overrides the argon2id cost; not a flag, for tests.
 	PasswordCost *auth.PasswordParams
 }

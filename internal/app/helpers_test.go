@@ -71,8 +71,11 @@ func (b *syncBuffer) String() string {
 }
 
 // secretRE matches what must never reach a log line or an error body:
-// the tests' passwords, PINs sent as fields, and credentials by their prefixes.
-var secretRE = regexp.MustCompile(`correct horse|wrong password|"pin":|\b(rt|dt|apv)_[A-Za-z0-9_-]{20,}|eyJhbGci`)
+// the tests' passwords, PINs sent as fields, credentials by their prefixes,
+// private keys and Stripe secrets. (TestAttackerSweep scans further: card
+// numbers, every PIN and password it used.)
+var secretRE = regexp.MustCompile(`correct horse|wrong password|"pin":|\b(rt|dt|apv)_[A-Za-z0-9_-]{20,}|eyJhbGci|` +
+	`PRIVATE KEY|\b(sk|rk)_(test|live)_[A-Za-z0-9]{6,}|\bwhsec_[A-Za-z0-9]{6,}`)
 
 func start(t *testing.T, cfg app.Config) *server {
 	t.Helper()

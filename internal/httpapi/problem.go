@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -100,6 +101,19 @@ func newHumaError(hctx huma.Context, status int, msg string, errs ...error) huma
 	ctx := context.Background()
 	if hctx != nil {
 		ctx = hctx.Context()
+	}
+	if status == http.StatusInternalServerError && msg == "cannot read request body" {
+		// Not our failure but the client's body: past the cap when sent
+		// chunked (no Content-Length for limitBody to refuse it by), or
+		// cut short by the client.
+		p := &Problem{Status: http.StatusBadRequest, Code: "unreadable_body", Detail: "the request body could not be read to its end"}
+		for _, e := range errs {
+			if m, ok := errors.AsType[*http.MaxBytesError](e); ok {
+				p = &Problem{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+					Detail: fmt.Sprintf("the request body is over the limit of %d bytes", m.Limit)}
+			}
+		}
+		return finish(ctx, p)
 	}
 	p := &Problem{Status: status, Detail: msg}
 	switch {

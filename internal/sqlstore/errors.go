@@ -39,6 +39,9 @@ func translate(err error) error {
 			return &apperr.Error{Kind: apperr.Invalid, Code: "missing_reference", Detail: "a referenced object does not exist", Err: err}
 		case "23514", "23502", "22001": // check, not null, string too long
 			return &apperr.Error{Kind: apperr.Invalid, Code: "invalid", Detail: "the value is not allowed", Err: err}
+		case "22021", "22P05": // a NUL (or untranslatable) character: PostgreSQL text cannot hold it
+			return &apperr.Error{Kind: apperr.Invalid, Code: "invalid_character",
+				Detail: "a value holds a character that cannot be stored (NUL)", Err: err}
 		case "40001", "40P01": // serialization failure, deadlock
 			return &apperr.Error{Kind: apperr.Conflict, Code: "retry", Detail: "the request clashed with another; retry it", Err: err}
 		}

@@ -137,9 +137,11 @@ func (db *DB) UpdateCategory(ctx context.Context, orgID, id string, update func(
 // DeleteCategory implements menu.Store.
 func (db *DB) DeleteCategory(ctx context.Context, orgID, id string) error {
 	return db.inTx(ctx, func(tx *Tx) error {
+		// Scoped by organization, so another organization's category is
+		// not found rather than "in use": its existence is not ours to tell.
 		var children int
-		if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM categories WHERE parent_id = $1)
-			+ (SELECT COUNT(*) FROM items WHERE category_id = $1)`, id).Scan(&children); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM categories WHERE org_id = $1 AND parent_id = $2)
+			+ (SELECT COUNT(*) FROM items WHERE org_id = $1 AND category_id = $2)`, orgID, id).Scan(&children); err != nil {
 			return err
 		}
 		if children > 0 {

@@ -67,8 +67,11 @@ func (db *DB) UpdateModifierGroup(ctx context.Context, orgID, id string, update 
 // DeleteModifierGroup implements menu.ModifierStore.
 func (db *DB) DeleteModifierGroup(ctx context.Context, orgID, id string) error {
 	return db.inTx(ctx, func(tx *Tx) error {
+		// Only a group of this organization is counted: another's is not
+		// found rather than "in use", its existence not ours to tell.
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM item_modifier_groups WHERE group_id = $1`, id).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM item_modifier_groups WHERE group_id = $2
+			AND EXISTS (SELECT 1 FROM modifier_groups WHERE org_id = $1 AND id = $2)`, orgID, id).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
