@@ -9,9 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/fynlo/fynlo/internal/app"
@@ -89,7 +92,22 @@ func start(t *testing.T, cfg app.Config) *server {
 // startShared starts a SQLite server that outlives t (for fuzzing), in a
 // temporary directory of its own.
 func startShared(t *testing.T) *server {
-	dir, err := os.MkdirTemp("", "fynlo-fuzz-")
+	// Fuzz workers are killed, not cleaned up after: each keeps its data
+	// under a directory named for its process, and the next one removes
+	// those whose process is gone.
+	parent := filepath.Join(os.TempDir(), "fynlo-fuzz")
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if old, err := os.ReadDir(parent); err == nil {
+		for _, e := range old {
+			pid, err := strconv.Atoi(strings.SplitN(e.Name(), "-", 2)[0])
+			if err == nil && pid != os.Getpid() && syscall.Kill(pid, 0) != nil {
+				os.RemoveAll(filepath.Join(parent, e.Name()))
+			}
+		}
+	}
+	dir, err := os.MkdirTemp(parent, strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
