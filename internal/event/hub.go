@@ -77,6 +77,17 @@ func (h *Hub) Subscribe(orgID, locationID string) *Subscription {
 	return s
 }
 
+// Orgs returns the organizations with live subscribers.
+func (h *Hub) Orgs() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]string, 0, len(h.subs))
+	for org := range h.subs {
+		out = append(out, org)
+	}
+	return out
+}
+
 // Subscribers returns how many subscriptions are live.
 func (h *Hub) Subscribers() int {
 	h.mu.Lock()
@@ -190,8 +201,9 @@ func (d *Dispatcher) poke() {
 	}
 }
 
-// CatchUp makes Run read every organization's log it has published for,
-// for events whose notices were lost (a cross-node bus that was away).
+// CatchUp makes Run read the log of every organization with subscribers
+// on this node, for events whose notices were lost (a cross-node bus that
+// was away).
 func (d *Dispatcher) CatchUp() {
 	d.mu.Lock()
 	d.catchUp = true
@@ -214,7 +226,11 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		d.catchUp = false
 		d.mu.Unlock()
 		if catchUp {
-			for org := range d.last {
+			// Only where someone is listening on this node: one read each.
+			for _, org := range d.hub.Orgs() {
+				if _, known := d.last[org]; !known && !d.fromHeads {
+					continue // where its log stood is unknown; its subscribers replayed it themselves
+				}
 				n := work[org]
 				n.OrgID, n.LastSeq = org, math.MaxInt64 // to the end of its log, wherever that is
 				work[org] = n

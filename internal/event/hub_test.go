@@ -148,3 +148,29 @@ func TestDispatcherNewOrganizationOutOfOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestDispatcherCatchUp: events whose notices were lost (Redis away) reach
+// this node's subscribers when the dispatcher is told to catch up.
+func TestDispatcherCatchUp(t *testing.T) {
+	log := &memLog{events: map[string][]Event{}}
+	log.append("org_a", 2)
+	hub := NewHub()
+	d := NewDispatcher(log, hub, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sub := hub.Subscribe("org_a", "")
+	defer sub.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go d.Run(ctx)
+	log.append("org_a", 3) // committed on another node; its notice lost
+	d.CatchUp()
+	for want := int64(3); want <= 5; want++ {
+		select {
+		case e := <-sub.C():
+			if e.Seq != want {
+				t.Fatalf("got seq %d, want %d", e.Seq, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("timed out waiting for seq %d", want)
+		}
+	}
+}
