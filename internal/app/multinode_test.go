@@ -19,7 +19,8 @@ import (
 // token from one is good on the others; rate limits, idempotency keys and
 // the menu cache hold across them.
 func TestSeveralNodes(t *testing.T) {
-	pgURL, redisURL := testenv.Postgres(t), testenv.Redis(t)
+	pgURL, rds := testenv.Postgres(t), testenv.Redis(t)
+	redisURL := rds.URL
 	keys := t.TempDir()
 	node := func() *server {
 		cfg := testConfig(t, pgURL)
@@ -94,6 +95,47 @@ func TestSeveralNodes(t *testing.T) {
 			seen = e.Seq
 		}
 	}
+	// Redis goes away: every node keeps serving on its own. Events made
+	// meanwhile reach the other nodes' screens once it is back (each node
+	// reads the log for what it was not told of), still in order.
+	rds.Stop()
+	before := last // where both screens stand
+	for i := range 3 {
+		fn := *f
+		fn.s = nodes[0]
+		it, v := fn.item(t, "grill", 0)
+		r := nodes[0].call("POST", "/api/v1/orders", f.tom, map[string]any{"type": "dine_in", "covers": 1,
+			"lines": []map[string]any{{"item_id": it, "variant_id": v, "quantity": 1}}, "send": true})
+		if r.Status != 201 {
+			t.Fatalf("check %d with Redis down: %d %s", i, r.Status, r.Body)
+		}
+	}
+	rds.Start(t)
+	for _, x := range f.s.call("GET", fmt.Sprintf("/api/v1/events?after=%d&limit=500", last), f.owner, nil).json(t)["events"].([]any) {
+		last = max(last, int64(x.(map[string]any)["seq"].(float64)))
+	}
+	for name, c := range map[string]*websocket.Conn{"B": wsB, "C": wsC} {
+		got := before
+		for got < last {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			_, b, err := c.Read(ctx)
+			cancel()
+			if err != nil {
+				t.Fatalf("node %s: after Redis came back the stream stopped at %d of %d: %v", name, got, last, err)
+			}
+			var e struct {
+				Seq int64 `json:"seq"`
+			}
+			if err := json.Unmarshal(b, &e); err != nil {
+				t.Fatal(err)
+			}
+			if e.Seq != got+1 {
+				t.Fatalf("node %s: event %d after %d across the Redis outage", name, e.Seq, got)
+			}
+			got = e.Seq
+		}
+	}
+
 	// Every check's tickets are on the kitchen screen of every node.
 	var counts []int
 	for _, n := range nodes {

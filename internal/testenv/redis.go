@@ -6,15 +6,29 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
 
-// Redis starts a throwaway redis-server for t, listening on a Unix socket
-// in a temporary directory (no port to collide with), and returns its URL
-// (unix://…). It is stopped when t ends. Without redis-server the test is
-// skipped, or fails when services are required (see RequireServices).
-func Redis(t testing.TB) string {
+// RedisServer is a throwaway redis-server on a Unix socket in a temporary
+// directory (no port to collide with). It keeps nothing on disk: a restart
+// comes back empty, as after a crash.
+type RedisServer struct {
+	URL  string // unix://…
+	bin  string
+	dir  string
+	sock string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	cancel context.CancelFunc
+}
+
+// Redis starts a RedisServer for t, stopped when t ends. Without
+// redis-server the test is skipped, or fails when services are required
+// (see RequireServices).
+func Redis(t testing.TB) *RedisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -28,11 +42,25 @@ func Redis(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sock := filepath.Join(dir, "redis.sock")
+	r := &RedisServer{bin: bin, dir: dir, sock: filepath.Join(dir, "redis.sock")}
+	r.URL = "unix://" + r.sock
+	t.Cleanup(func() {
+		r.Stop()
+		os.RemoveAll(dir)
+	})
+	r.Start(t)
+	return r
+}
+
+// Start starts the server (again) and waits until it answers.
+func (r *RedisServer) Start(t testing.TB) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
-		"--save", "", "--appendonly", "no", "--dir", dir, "--loglevel", "warning")
-	logFile, err := os.Create(filepath.Join(dir, "redis.log"))
+	cmd := exec.CommandContext(ctx, r.bin, "--port", "0", "--unixsocket", r.sock, "--unixsocketperm", "700",
+		"--save", "", "--appendonly", "no", "--dir", r.dir, "--loglevel", "warning")
+	logFile, err := os.OpenFile(filepath.Join(r.dir, "redis.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -43,17 +71,13 @@ func Redis(t testing.TB) string {
 		cancel()
 		t.Fatalf("testenv: start redis-server: %v", err)
 	}
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-		os.RemoveAll(dir)
-	})
+	r.cmd, r.cancel = cmd, cancel
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("unix", sock, 200*time.Millisecond)
+		c, err := net.DialTimeout("unix", r.sock, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return "unix://" + sock
+			return
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(logFile.Name())
@@ -61,4 +85,17 @@ func Redis(t testing.TB) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Stop kills the server, as a crash would.
+func (r *RedisServer) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil {
+		return
+	}
+	r.cancel()
+	_ = r.cmd.Wait()
+	os.Remove(r.sock)
+	r.cmd = nil
 }
