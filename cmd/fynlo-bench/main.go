@@ -27,6 +27,12 @@
 //	payments   payments that each close a check, on checks opened untimed
 //	           before each phase: cash at -c clients, then a card through
 //	           the simulated provider at -c clients and at one
+//	friday     Friday night on the platform: -restaurants organizations signed
+//	           up through the API, -ipads iPads each in a closed loop (open
+//	           with send: true, add a line, send, pay cash then card), a
+//	           kitchen screen per restaurant bumping tickets, menu reloads,
+//	           -screens idle screens timing the fan-out; -nodes 3 runs three
+//	           servers on one PostgreSQL joined by a throwaway redis-server
 //
 // Scenarios that talk to a server take -url. With -url empty (the default)
 // the tool spawns the fynlo binary named by -server-bin (default: "fynlo"
@@ -111,6 +117,10 @@ var scenarios = map[string]scenario{
 	"payments": {
 		summary: "cash and card (simulated provider) payments that each close a check: throughput, latency at -c clients and at one",
 		setup:   setupPayments,
+	},
+	"friday": {
+		summary: "Friday night: N restaurants × M iPads opening, adding to, sending and paying checks, kitchen screens bumping, menus reloading, idle screens; 1 or 3 nodes",
+		setup:   setupFriday,
 	},
 	"openbanking": {summary: "QR payments on the sandbox bank: creation latency at 1 and -c clients; approval to the POS stream", setup: setupOpenBanking},
 }
