@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -67,6 +68,9 @@ func (r *RedisServer) Start(t testing.TB) {
 	}
 	defer logFile.Close()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// A test binary killed by its timeout runs no cleanup: the server
+	// dies with it rather than linger.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		cancel()
 		t.Fatalf("testenv: start redis-server: %v", err)
