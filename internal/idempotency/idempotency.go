@@ -13,6 +13,7 @@ package idempotency
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/fynlo/fynlo/internal/apperr"
@@ -69,9 +70,12 @@ type Service struct {
 	TTL time.Duration
 }
 
-// NewService returns a Service with a 72-hour TTL and a 2-minute lease.
+// DefaultLease is how long a claim lasts unless renewed (see [Service.Keep]).
+const DefaultLease = 30 * time.Second
+
+// NewService returns a Service with a 72-hour TTL and the default lease.
 func NewService(store Store, now func() time.Time) *Service {
-	return &Service{store: store, now: now, Lease: 2 * time.Minute, TTL: 72 * time.Hour}
+	return &Service{store: store, now: now, Lease: DefaultLease, TTL: 72 * time.Hour}
 }
 
 // MaxKeyLength bounds a key, as Stripe does.
@@ -151,6 +155,40 @@ func (s *Service) Begin(ctx context.Context, scope, key, fingerprint string) (*R
 		return nil, ErrInFlight
 	}
 	return nil, nil
+}
+
+// Keep renews a running request's claim every third of the lease until
+// the returned stop is called, so a short lease lapses soon after its node
+// dies (and a retry may take the key over) yet never under a request that
+// is still running.
+func (s *Service) Keep(ctx context.Context, scope, key string) (stop func()) {
+	ctx = context.WithoutCancel(ctx)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(s.Lease / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			rec, err := s.store.FindIdempotencyKey(ctx, scope, key)
+			if err != nil || rec.Done {
+				continue
+			}
+			// Compare-and-set on the lock we read: a renewal never takes
+			// a key back from a retry that took it over.
+			_, _ = s.store.RelockIdempotencyKey(ctx, scope, key, rec.LockedUntil, s.now().UTC().Add(s.Lease))
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }
 
 // Complete stores resp as the answer for key.
