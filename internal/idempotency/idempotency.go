@@ -96,7 +96,28 @@ type claimKey struct{}
 
 // Claim names the key a request holds, so the store can mark it committed
 // in the same transaction as the request's change.
-type Claim struct{ Scope, Key string }
+type Claim struct {
+	Scope, Key string
+	// Repeatable: the request's writes are keyed by the client's own IDs
+	// (a check's id, an op_id, a payment's id), so running it again finds
+	// them instead of repeating them. Its claim is never marked committed,
+	// and a retry after a crash runs it again and gets the real answer
+	// (and finishes what it left half done, such as a card payment
+	// recorded but not yet charged) instead of idempotency_response_lost.
+	Repeatable bool
+}
+
+// Repeatable returns ctx with its claim, if any, marked repeatable: see
+// [Claim]. A domain calls it when the request names its objects by IDs the
+// client chose.
+func Repeatable(ctx context.Context) context.Context {
+	c, ok := ClaimFrom(ctx)
+	if !ok || c.Repeatable {
+		return ctx
+	}
+	c.Repeatable = true
+	return context.WithValue(ctx, claimKey{}, c)
+}
 
 // WithClaim returns ctx carrying the claim.
 func WithClaim(ctx context.Context, scope, key string) context.Context {
