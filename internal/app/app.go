@@ -117,6 +117,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	hub := event.NewHub()
 	a := &App{cfg: cfg, logger: logger, DB: db, idem: idempotency.NewService(db, clock)}
+	if cfg.IdempotencyLease > 0 {
+		a.idem.Lease = cfg.IdempotencyLease
+	}
 	a.dispatcher = event.NewDispatcher(db, hub, logger)
 	db.OnCommit = a.dispatcher.Notify
 	var shared httpapi.SharedRates

@@ -19,26 +19,27 @@ import (
 // environment variables (flags win). The zero-configuration defaults run a
 // working server on SQLite in ./fynlo-data.
 type Config struct {
-	Addr            string        // FYNLO_ADDR
-	DataDir         string        // FYNLO_DATA_DIR
-	DatabaseURL     string        // FYNLO_DATABASE_URL
-	LogLevel        slog.Level    // FYNLO_LOG_LEVEL
-	KeysDir         string        // FYNLO_KEYS_DIR
-	CORSOrigins     []string      // FYNLO_CORS_ORIGINS
-	MaxBodyBytes    int64         // FYNLO_MAX_BODY_BYTES
-	AccessTokenTTL  time.Duration // FYNLO_ACCESS_TOKEN_TTL
-	TrustProxy      bool          // FYNLO_TRUST_PROXY
-	DBMaxConns      int           // FYNLO_DB_MAX_CONNS
-	ShutdownTimeout time.Duration // FYNLO_SHUTDOWN_TIMEOUT
-	AutoMigrate     bool          // FYNLO_AUTO_MIGRATE
-	SMTPURL         string        // FYNLO_SMTP_URL
-	Demo            bool          // FYNLO_DEMO
-	PlatformAdmins  []string      // FYNLO_PLATFORM_ADMINS
-	StripeAPIBase   string        // FYNLO_STRIPE_API_BASE
-	PublicURL       string        // FYNLO_PUBLIC_URL
-	RedisURL        string        // FYNLO_REDIS_URL
-	BankExpiry      time.Duration // FYNLO_OPEN_BANKING_EXPIRY
-	ApplePayRoots   string        // FYNLO_APPLE_PAY_ROOTS
+	Addr             string        // FYNLO_ADDR
+	DataDir          string        // FYNLO_DATA_DIR
+	DatabaseURL      string        // FYNLO_DATABASE_URL
+	LogLevel         slog.Level    // FYNLO_LOG_LEVEL
+	KeysDir          string        // FYNLO_KEYS_DIR
+	CORSOrigins      []string      // FYNLO_CORS_ORIGINS
+	MaxBodyBytes     int64         // FYNLO_MAX_BODY_BYTES
+	AccessTokenTTL   time.Duration // FYNLO_ACCESS_TOKEN_TTL
+	TrustProxy       bool          // FYNLO_TRUST_PROXY
+	DBMaxConns       int           // FYNLO_DB_MAX_CONNS
+	ShutdownTimeout  time.Duration // FYNLO_SHUTDOWN_TIMEOUT
+	AutoMigrate      bool          // FYNLO_AUTO_MIGRATE
+	SMTPURL          string        // FYNLO_SMTP_URL
+	Demo             bool          // FYNLO_DEMO
+	PlatformAdmins   []string      // FYNLO_PLATFORM_ADMINS
+	StripeAPIBase    string        // FYNLO_STRIPE_API_BASE
+	PublicURL        string        // FYNLO_PUBLIC_URL
+	RedisURL         string        // FYNLO_REDIS_URL
+	BankExpiry       time.Duration // FYNLO_OPEN_BANKING_EXPIRY
+	ApplePayRoots    string        // FYNLO_APPLE_PAY_ROOTS
+	IdempotencyLease time.Duration // FYNLO_IDEMPOTENCY_LEASE
 
 	// ApplePayGatewayHosts and ApplePayGatewayRoots replace Apple's
 	// merchant validation gateways and the system's roots; not flags, for
@@ -87,6 +88,7 @@ var settings = []setting{
 	{"redis-url", "FYNLO_REDIS_URL", "", "redis:// (or unix://) URL joining several nodes on one PostgreSQL: live events reach every node's WebSocket clients and rate limits hold across nodes; empty for a single node"},
 	{"public-url", "FYNLO_PUBLIC_URL", "", "this server's address as phones on the network reach it, e.g. http://192.168.1.20:8080 (open-banking QR codes of the sandbox bank point there); empty: the address each request came to"},
 	{"open-banking-expiry", "FYNLO_OPEN_BANKING_EXPIRY", "15m", "how long an open-banking QR code waits for the guest to approve before it expires and the POS offers card"},
+	{"idempotency-lease", "FYNLO_IDEMPOTENCY_LEASE", "30s", "how long a request holds its Idempotency-Key without renewing it (it renews every third of this while it runs): after a crash, a retry waits at most this long"},
 	{"apple-pay-roots", "FYNLO_APPLE_PAY_ROOTS", "", "PEM file of the roots Apple Pay token signatures must chain to; empty for Apple Root CA - G3 (built in)"},
 	{"smtp-url", "FYNLO_SMTP_URL", "", "smtp://user:password@host:port?from=address for outgoing mail (password resets); empty logs mail instead"},
 }
@@ -190,6 +192,9 @@ func ParseConfigFlags(fs *flag.FlagSet, args []string, getenv func(string) strin
 	}
 	if c.BankExpiry, err = time.ParseDuration(get("open-banking-expiry")); err != nil || c.BankExpiry < time.Second || c.BankExpiry > 24*time.Hour {
 		bad("open-banking-expiry", "must be a duration between 1s and 24h, e.g. 15m")
+	}
+	if c.IdempotencyLease, err = time.ParseDuration(get("idempotency-lease")); err != nil || c.IdempotencyLease < 300*time.Millisecond || c.IdempotencyLease > time.Hour {
+		bad("idempotency-lease", "must be a duration between 300ms and 1h, e.g. 30s")
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(get("shutdown-timeout")); err != nil || c.ShutdownTimeout < 0 {
 		bad("shutdown-timeout", "must be a duration such as 20s")

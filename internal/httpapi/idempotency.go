@@ -77,9 +77,11 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 		}
 
 		r = r.WithContext(idempotency.WithClaim(ctx, scope, key))
+		stop := s.idem.Keep(ctx, scope, key)
 		rec := &statusWriter{ResponseWriter: w, capture: &bytes.Buffer{}}
 		finished := false
 		defer func() {
+			stop()
 			// Only a success is remembered: a failure changed nothing, so
 			// the client may retry it with the same key. A panic releases too.
 			if finished && rec.status >= 200 && rec.status < 300 {

@@ -13,6 +13,7 @@ package idempotency
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/fynlo/fynlo/internal/apperr"
@@ -69,9 +70,12 @@ type Service struct {
 	TTL time.Duration
 }
 
-// NewService returns a Service with a 72-hour TTL and a 2-minute lease.
+// DefaultLease is how long a claim lasts unless renewed (see [Service.Keep]).
+const DefaultLease = 30 * time.Second
+
+// NewService returns a Service with a 72-hour TTL and the default lease.
 func NewService(store Store, now func() time.Time) *Service {
-	return &Service{store: store, now: now, Lease: 2 * time.Minute, TTL: 72 * time.Hour}
+	return &Service{store: store, now: now, Lease: DefaultLease, TTL: 72 * time.Hour}
 }
 
 // MaxKeyLength bounds a key, as Stripe does.
@@ -92,7 +96,28 @@ type claimKey struct{}
 
 // Claim names the key a request holds, so the store can mark it committed
 // in the same transaction as the request's change.
-type Claim struct{ Scope, Key string }
+type Claim struct {
+	Scope, Key string
+	// Repeatable: the request's writes are keyed by the client's own IDs
+	// (a check's id, an op_id, a payment's id), so running it again finds
+	// them instead of repeating them. Its claim is never marked committed,
+	// and a retry after a crash runs it again and gets the real answer
+	// (and finishes what it left half done, such as a card payment
+	// recorded but not yet charged) instead of idempotency_response_lost.
+	Repeatable bool
+}
+
+// Repeatable returns ctx with its claim, if any, marked repeatable: see
+// [Claim]. A domain calls it when the request names its objects by IDs the
+// client chose.
+func Repeatable(ctx context.Context) context.Context {
+	c, ok := ClaimFrom(ctx)
+	if !ok || c.Repeatable {
+		return ctx
+	}
+	c.Repeatable = true
+	return context.WithValue(ctx, claimKey{}, c)
+}
 
 // WithClaim returns ctx carrying the claim.
 func WithClaim(ctx context.Context, scope, key string) context.Context {
@@ -151,6 +176,40 @@ func (s *Service) Begin(ctx context.Context, scope, key, fingerprint string) (*R
 		return nil, ErrInFlight
 	}
 	return nil, nil
+}
+
+// Keep renews a running request's claim every third of the lease until
+// the returned stop is called, so a short lease lapses soon after its node
+// dies (and a retry may take the key over) yet never under a request that
+// is still running.
+func (s *Service) Keep(ctx context.Context, scope, key string) (stop func()) {
+	ctx = context.WithoutCancel(ctx)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(s.Lease / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			rec, err := s.store.FindIdempotencyKey(ctx, scope, key)
+			if err != nil || rec.Done {
+				continue
+			}
+			// Compare-and-set on the lock we read: a renewal never takes
+			// a key back from a retry that took it over.
+			_, _ = s.store.RelockIdempotencyKey(ctx, scope, key, rec.LockedUntil, s.now().UTC().Add(s.Lease))
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }
 
 // Complete stores resp as the answer for key.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fynlo/fynlo/internal/apperr"
 	"github.com/fynlo/fynlo/internal/id"
+	"github.com/fynlo/fynlo/internal/idempotency"
 	"github.com/fynlo/fynlo/internal/order"
 )
 
@@ -53,6 +54,9 @@ func (s *Service) Send(ctx context.Context, a order.Actor, orderID string, in Se
 // commit instead of two. A retry with the same check ID returns the check
 // (created false) and sends nothing more.
 func (s *Service) OpenAndSend(ctx context.Context, a order.Actor, in order.OpenInput, hold []int) (*order.Order, []*Ticket, bool, error) {
+	if in.ID != "" {
+		ctx = idempotency.Repeatable(ctx) // a retry finds the check by its ID
+	}
 	o, ch, err := s.orders.Prepare(ctx, a, in)
 	if err != nil {
 		return nil, nil, false, err

@@ -12,6 +12,7 @@ import (
 	"github.com/fynlo/fynlo/internal/apperr"
 	"github.com/fynlo/fynlo/internal/auth"
 	"github.com/fynlo/fynlo/internal/id"
+	"github.com/fynlo/fynlo/internal/idempotency"
 	"github.com/fynlo/fynlo/internal/menu"
 	"github.com/fynlo/fynlo/internal/money"
 )
@@ -92,6 +93,7 @@ func (s *Service) Apply(ctx context.Context, a Actor, orderID string, ops []Op) 
 	if len(ops) == 0 || len(ops) > 100 {
 		return nil, nil, apperr.Field("ops", "must hold 1 to 100 operations")
 	}
+	ctx = idempotency.Repeatable(ctx) // every operation carries its op_id
 	if err := opIDsOnce(ops, "ops"); err != nil {
 		return nil, nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/fynlo/fynlo/internal/apperr"
 	"github.com/fynlo/fynlo/internal/auth"
 	"github.com/fynlo/fynlo/internal/id"
+	"github.com/fynlo/fynlo/internal/idempotency"
 	"github.com/fynlo/fynlo/internal/menu"
 	"github.com/fynlo/fynlo/internal/money"
 	"github.com/fynlo/fynlo/internal/tenant"
@@ -307,6 +308,9 @@ type OpenInput struct {
 // Open opens a check. A retry with the same ID returns the check as it is
 // (created false). Errors: Invalid, NotFound (location), Conflict.
 func (s *Service) Open(ctx context.Context, a Actor, in OpenInput) (o *Order, created bool, err error) {
+	if in.ID != "" {
+		ctx = idempotency.Repeatable(ctx) // a retry finds the check by its ID
+	}
 	o, ch, err := s.draft(ctx, a, in)
 	if err != nil {
 		return nil, false, err

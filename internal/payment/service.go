@@ -9,6 +9,7 @@ import (
 
 	"github.com/fynlo/fynlo/internal/apperr"
 	"github.com/fynlo/fynlo/internal/id"
+	"github.com/fynlo/fynlo/internal/idempotency"
 	"github.com/fynlo/fynlo/internal/money"
 	"github.com/fynlo/fynlo/internal/order"
 	"github.com/fynlo/fynlo/internal/secret"
@@ -117,6 +118,9 @@ func (s *Service) Pay(ctx context.Context, a order.Actor, orderID string, in Pay
 		if !id.Valid(id.Payment, in.ID) {
 			return nil, nil, false, apperr.Field("id", "must be pay_ followed by a ULID")
 		}
+		// A retry finds the payment by its ID and drives it on from where
+		// it stopped (recorded but not charged, charged but not recorded).
+		ctx = idempotency.Repeatable(ctx)
 		p, err := s.store.FindPayment(ctx, a.OrgID, in.ID)
 		if err == nil {
 			if p.OrderID != orderID || p.Method != in.Method {

@@ -51,7 +51,7 @@ func (db *DB) FindIdempotencyKey(ctx context.Context, scope, key string) (*idemp
 // learns the change happened instead of making it twice.
 func markCommitted(ctx context.Context, tx *Tx) error {
 	c, ok := idempotency.ClaimFrom(ctx)
-	if !ok {
+	if !ok || c.Repeatable {
 		return nil
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET committed = $1 WHERE scope = $2 AND key = $3`, true, c.Scope, c.Key)

@@ -254,6 +254,8 @@ type pgServer struct {
 	data          string
 	sock          string
 	logFile       string
+	sockOpt       string // the -k option launch passes
+	durable       bool   // commits survive a crash of the server
 	port          int
 
 	// cred is who the server runs as: nil for the current user, or the
@@ -265,7 +267,9 @@ type pgServer struct {
 	watchdogPipe *os.File // write end; its closing wakes the watchdog
 }
 
-func startServer() (*pgServer, error) {
+func startServer() (*pgServer, error) { return startServerWith(false) }
+
+func startServerWith(durable bool) (*pgServer, error) {
 	initdb, pgCtl, err := findPostgres()
 	if err != nil {
 		return nil, err
@@ -286,6 +290,7 @@ func startServer() (*pgServer, error) {
 		sock:    filepath.Join(root, "sock"),
 		logFile: filepath.Join(root, "postgres.log"),
 		cred:    cred,
+		durable: durable,
 	}
 	if err := s.start(); err != nil {
 		if cred != nil && errors.Is(err, fs.ErrPermission) {
@@ -330,6 +335,7 @@ func (s *pgServer) start() error {
 	if len(s.sock) > 80 || strings.Contains(s.sock, "'") {
 		sockOpt = "-k ''"
 	}
+	s.sockOpt = sockOpt
 	// The free port may be taken by a parallel test binary between our
 	// probe and postgres binding it, so retry on that one failure.
 	for attempt := 1; ; attempt++ {
@@ -338,22 +344,38 @@ func (s *pgServer) start() error {
 			return err
 		}
 		_ = os.Remove(s.logFile) // so the tail below is about this attempt only
-		opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 %s "+
-			"-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-			port, sockOpt)
-		out, err := s.command(ctx, s.pgCtl,
-			"start", "-w", "-t", "60", "-D", s.data, "-l", s.logFile, "-o", opts,
-		).CombinedOutput()
+		err = s.launch(ctx, port)
 		if err == nil {
 			s.port = port
 			return nil
 		}
-		tail := s.logTail()
-		if attempt < 3 && strings.Contains(tail, "already in use") {
+		if attempt < 3 && strings.Contains(err.Error(), "already in use") {
 			continue
 		}
-		return fmt.Errorf("pg_ctl start: %w\n%s\nserver log (%s):\n%s", err, out, s.logFile, tail)
+		return err
 	}
+}
+
+// launch starts the initialised server on port.
+func (s *pgServer) launch(ctx context.Context, port int) error {
+	// Shared servers trade durability for speed: synchronous_commit=off
+	// loses the last commits in a crash. A server a test crashes on
+	// purpose keeps it on (fsync stays off: the machine does not crash, so
+	// what reached the kernel survives).
+	syncCommit := "off"
+	if s.durable {
+		syncCommit = "on"
+	}
+	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 %s "+
+		"-c fsync=off -c synchronous_commit=%s -c full_page_writes=off -c max_connections=300",
+		port, s.sockOpt, syncCommit)
+	out, err := s.command(ctx, s.pgCtl,
+		"start", "-w", "-t", "60", "-D", s.data, "-l", s.logFile, "-o", opts,
+	).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pg_ctl start: %w\n%s\nserver log (%s):\n%s", err, out, s.logFile, s.logTail())
+	}
+	return nil
 }
 
 // stop stops the server and removes its files. It is safe to call on a
