@@ -119,6 +119,7 @@ type chaos struct {
 	pays   map[string]*ackPayment // acknowledged payments by ID
 
 	retries, lost atomic.Int64 // retried calls; answers "applied, response lost"
+	internal      atomic.Int64 // 500s: an outage should be a 503 to retry, not an error of ours
 }
 
 type ackCheck struct {
@@ -248,8 +249,8 @@ func (c *chaos) run(event func(rng *rand.Rand) error) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	t.Logf("%d flows by %d clients, %d crashes, %d retried calls, %d answers lost to a crash, in %v",
-		len(c.checks), c.cli, struck.Load(), c.retries.Load(), c.lost.Load(), time.Since(start).Round(time.Millisecond))
+	t.Logf("%d flows by %d clients, %d crashes, %d retried calls, %d answers lost to a crash, %d answered 500, in %v",
+		len(c.checks), c.cli, struck.Load(), c.retries.Load(), c.lost.Load(), c.internal.Load(), time.Since(start).Round(time.Millisecond))
 	c.verify()
 }
 
@@ -344,6 +345,9 @@ func (c *chaos) write(ctx context.Context, path string, body any, key string, wa
 		req.Header.Set("Authorization", "Bearer "+c.tom)
 		req.Header.Set("Idempotency-Key", key)
 		status, out, raw, err := send(req)
+		if status == http.StatusInternalServerError {
+			c.internal.Add(1)
+		}
 		if err != nil || status >= 500 {
 			continue
 		}

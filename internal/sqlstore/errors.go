@@ -3,8 +3,12 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -26,6 +30,10 @@ func translate(err error) error {
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return &apperr.Error{Kind: apperr.NotFound, Code: "not_found", Detail: "not found", Err: err}
+	}
+	if unreachable(err) {
+		return &apperr.Error{Kind: apperr.Unavailable, Code: "database_unavailable", RetryAfterSeconds: 2,
+			Detail: "the database cannot be reached just now; retry in a moment (with the same Idempotency-Key and IDs a retry is safe)", Err: err}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &apperr.Error{Kind: apperr.Internal, Code: "canceled", Err: err}
@@ -79,4 +87,20 @@ func conflict(constraint string, err error) error {
 			Fields: []apperr.FieldError{{Field: "name", Reason: "is already the name of a role"}}, Err: err}
 	}
 	return &apperr.Error{Kind: apperr.Conflict, Code: "already_exists", Detail: "an object with this ID already exists", Err: err}
+}
+
+// unreachable reports whether err says the database could not be reached
+// (down, restarting, refusing connections), as opposed to refusing the
+// statement: a moment's outage is a 503 to retry, not a 500.
+func unreachable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08: connection exception; 57P01-57P03: the server is
+		// shutting down, crashed, or not yet accepting connections.
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	var connErr *pgconn.ConnectError
+	var netErr *net.OpError
+	return errors.As(err, &connErr) || errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF)
 }
