@@ -74,6 +74,7 @@ func setupFriday(fs *flag.FlagSet, c *common) runFunc {
 	fs.IntVar(&cfg.restaurants, "restaurants", 16, "restaurants, each its own organization and location")
 	fs.IntVar(&cfg.ipads, "ipads", 4, "iPads per restaurant, each a closed loop of flows (at most 9: pairing is rate limited per address)")
 	fs.IntVar(&cfg.screens, "screens", 0, "idle kitchen screens (WebSockets) spread over the restaurants' locations and the nodes, for the fan-out")
+	fs.BoolVar(&allEvents, "all-events", false, "screens take every event of their location (types= unset), not just tickets as /kds does")
 	fs.IntVar(&cfg.nodes, "nodes", 1, "server processes on one database: 1, or several joined by a throwaway redis-server (needs -database-url)")
 	fs.IntVar(&cfg.rounds, "rounds", 3, "measured rounds on the same servers; medians are reported")
 	fs.DurationVar(&cfg.duration, "d", 20*time.Second, "measured time of each round")
@@ -1097,11 +1098,19 @@ type wsClientF struct {
 
 var screenSeq atomic.Int64
 
+// allEvents makes screens take every event of their location, as before
+// the kitchen display asked for tickets only (-all-events).
+var allEvents bool
+
 // dialScreen connects a screen on r's location; a kitchen screen also
 // bumps every ticket it is shown, timing each bump into bump.
 func dialScreen(ctx context.Context, base string, r *restaurant, fo *fanout, kitchen bool, measuring *atomic.Bool, bump *Histogram,
 	errs *errCounter) (*wsClientF, error) {
-	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/api/v1/ws?location_id=" + r.loc
+	// As the kitchen display (/kds) does: its location's tickets only.
+	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/api/v1/ws?location_id=" + r.loc + "&types=ticket."
+	if allEvents {
+		wsURL = "ws" + strings.TrimPrefix(base, "http") + "/api/v1/ws?location_id=" + r.loc
+	}
 	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	conn, _, err := websocket.Dial(dctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + r.manager},

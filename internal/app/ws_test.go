@@ -3,8 +3,10 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -212,4 +214,43 @@ func TestWebSocketClosesWhenTokenExpires(t *testing.T) {
 	if websocket.CloseStatus(err) != 4001 {
 		t.Fatalf("got %v, want close 4001 (token expired)", err)
 	}
+}
+
+// TestWebSocketTypesFilter: a kitchen screen asks for tickets only, live
+// and on replay, and is sent nothing else; a bad filter is refused.
+func TestWebSocketTypesFilter(t *testing.T) {
+	engines(t, func(t *testing.T, cfg app.Config) {
+		f := startDemoFloor(t, cfg)
+		s := f.s
+		before := int64(0)
+		for _, x := range s.call("GET", "/api/v1/events?after=0&limit=500", f.owner, nil).json(t)["events"].([]any) {
+			before = max(before, int64(x.(map[string]any)["seq"].(float64)))
+		}
+		live := dial(t, s, f.tom, "?types=ticket.")
+		o := f.openCheck(t, f.tom, 4) // grill and bar: two tickets
+		f.pay(t, f.tom, o["id"].(string), map[string]any{"method": "card"}, 201)
+		for range 2 {
+			if e := next(t, live); e.Type != "ticket.created" {
+				t.Fatalf("a ticket-only stream sent %s", e.Type)
+			}
+		}
+		expectSilence(t, live)
+		replay := dial(t, s, f.tom, fmt.Sprintf("?types=ticket.,payment.&after=%d", before))
+		var got []string
+		for range 3 {
+			got = append(got, next(t, replay).Type)
+		}
+		if strings.Join(got, ",") != "ticket.created,ticket.created,payment.created" && !strings.HasPrefix(strings.Join(got, ","), "ticket.created,ticket.created,payment.") {
+			t.Fatalf("replay of tickets and payments: %v", got)
+		}
+		for _, bad := range []string{"Ticket.", "ticket.,,x", strings.Repeat("a", 65)} {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL, "http")+"/api/v1/ws?types="+url.QueryEscape(bad),
+				&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + f.tom}}})
+			cancel()
+			if err == nil || res == nil || res.StatusCode != 422 {
+				t.Fatalf("types=%q: %v %v", bad, res, err)
+			}
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"time"
 )
@@ -37,6 +38,7 @@ type Subscription struct {
 	hub        *Hub
 	orgID      string
 	locationID string
+	types      []string // event type prefixes wanted; none: all
 	c          chan *Frame
 	dropped    chan struct{}
 	once       sync.Once
@@ -62,9 +64,11 @@ func (s *Subscription) Close() {
 }
 
 // Subscribe registers a subscriber to orgID's events; a non-empty locationID
-// keeps only that location's events and organization-wide ones.
-func (h *Hub) Subscribe(orgID, locationID string) *Subscription {
-	s := &Subscription{hub: h, orgID: orgID, locationID: locationID,
+// keeps only that location's events and organization-wide ones, and types,
+// when given, only events whose type starts with one of them ("ticket."):
+// a kitchen screen is not sent every payment of a busy restaurant.
+func (h *Hub) Subscribe(orgID, locationID string, types ...string) *Subscription {
+	s := &Subscription{hub: h, orgID: orgID, locationID: locationID, types: types,
 		c: make(chan *Frame, SubscriptionBuffer), dropped: make(chan struct{})}
 	h.mu.Lock()
 	m := h.subs[orgID]
@@ -117,7 +121,7 @@ func (h *Hub) Publish(events []Event) {
 	defer h.mu.Unlock()
 	for s := range h.subs[events[0].OrgID] {
 		for _, f := range frames {
-			if !Matches(f.Event, s.locationID) {
+			if !Matches(f.Event, s.locationID) || !Wants(s.types, f.Type) {
 				continue
 			}
 			select {
@@ -127,6 +131,20 @@ func (h *Hub) Publish(events []Event) {
 			}
 		}
 	}
+}
+
+// Wants reports whether an event of type typ belongs in a feed filtered to
+// the type prefixes types (none: every type).
+func Wants(types []string, typ string) bool {
+	if len(types) == 0 {
+		return true
+	}
+	for _, p := range types {
+		if strings.HasPrefix(typ, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Matches reports whether e belongs in a feed filtered to locationID.

@@ -38,7 +38,9 @@ func (s *Server) routeEvents() {
 		Description: "Every change writes an event with a per-organization sequence number, in the same transaction as the change. " +
 			"Page with after=<last seq seen>. For a live stream open the WebSocket at /api/v1/ws?after=<seq>: " +
 			"it sends every event after that sequence number, in order and exactly once, then new ones as they commit. " +
-			"Authenticate it with the Authorization header or, from a browser, ?access_token=.",
+			"Authenticate it with the Authorization header or, from a browser, ?access_token=. " +
+			"Narrow it with location_id= (that location's events and the organization's) and types= (comma-separated type " +
+			"prefixes, e.g. types=ticket.,station. for a kitchen screen, which then is not sent every payment).",
 		Security: bearer, Errors: []int{401},
 	}, s.handleEventList)
 
@@ -152,6 +154,19 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		}
 		after = n
 	}
+	var types []string
+	if v := q.Get("types"); v != "" {
+		for _, t := range strings.Split(v, ",") {
+			t = strings.TrimSpace(t)
+			if t == "" || len(t) > 64 || strings.ContainsFunc(t, func(c rune) bool { return !(c >= 'a' && c <= 'z' || c == '_' || c == '.') }) || len(types) == 16 {
+				writeProblem(w, r, &Problem{Status: http.StatusUnprocessableEntity, Code: "invalid_field",
+					Detail: "types must be up to 16 event type prefixes, comma-separated (ticket.,station.)",
+					Errors: fieldErr("query.types", "must be up to 16 comma-separated prefixes of lowercase letters, _ and .")})
+				return
+			}
+			types = append(types, t)
+		}
+	}
 	locationID := q.Get("location_id")
 	if p.LocationID != "" {
 		// Staff and screens work at one location: they stream its events
@@ -205,10 +220,10 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		// Subscribe before replaying, so nothing committed in between is
 		// missed; then replay the Log after last; then go live, skipping
 		// what the replay already sent.
-		sub := s.hub.Subscribe(p.OrgID, locationID)
+		sub := s.hub.Subscribe(p.OrgID, locationID, types...)
 		if last >= 0 {
 			var err error
-			if last, err = s.replay(ctx, p.OrgID, locationID, last, send); err != nil {
+			if last, err = s.replay(ctx, p.OrgID, locationID, types, last, send); err != nil {
 				sub.Close()
 				s.closeStream(ctx, conn, last, websocket.StatusInternalError, "could not read events")
 				return
@@ -241,13 +256,17 @@ func (s *Server) closeStream(ctx context.Context, conn *websocket.Conn, last int
 }
 
 // replay sends the Log's events after last and returns the new last.
-func (s *Server) replay(ctx context.Context, orgID, locationID string, last int64, send func([]byte) error) (int64, error) {
+func (s *Server) replay(ctx context.Context, orgID, locationID string, types []string, last int64, send func([]byte) error) (int64, error) {
 	for {
 		evs, err := s.events.EventsAfter(ctx, orgID, last, locationID, backlogPage)
 		if err != nil {
 			return last, err
 		}
 		for _, e := range evs {
+			if !event.Wants(types, e.Type) {
+				last = e.Seq // read, and not wanted: past it
+				continue
+			}
 			b, err := json.Marshal(e)
 			if err != nil {
 				return last, err
