@@ -88,13 +88,13 @@ func seedDemo(ctx context.Context, cfg Config, a *App, authSvc *auth.Service, te
 		}
 	}
 	for _, s := range demoStaff {
-		if found, err := authSvc.Employees(ctx, org, auth.EmployeeFilter{Search: s.name, Limit: 1}); err != nil {
+		if found, err := authSvc.Employees(ctx, auth.Principal{OrgID: org}, auth.EmployeeFilter{Search: s.name, Limit: 1}); err != nil {
 			return nil, err
 		} else if len(found) > 0 {
 			continue
 		}
 		info.Seeded = true
-		if _, err := authSvc.CreateEmployee(ctx, org, auth.EmployeeInput{Name: s.name, JobTitle: s.job, PIN: s.pin,
+		if _, err := authSvc.CreateEmployee(ctx, auth.Principal{OrgID: org}, auth.EmployeeInput{Name: s.name, JobTitle: s.job, PIN: s.pin,
 			Roles: []auth.LocationRole{{LocationID: info.LocationID, RoleID: s.role}}}, here); err != nil {
 			return nil, fmt.Errorf("demo staff: %w", err)
 		}
@@ -137,7 +137,7 @@ func seedDemo(ctx context.Context, cfg Config, a *App, authSvc *auth.Service, te
 		info.DeviceFile = tokenFile
 	} else {
 		info.Seeded = true
-		pairing, err := authSvc.RegisterDevice(ctx, org, info.LocationID, "Demo iPad", here)
+		pairing, err := authSvc.RegisterDevice(ctx, auth.Principal{OrgID: org}, info.LocationID, "Demo iPad", here)
 		if err != nil {
 			return nil, fmt.Errorf("demo device: %w", err)
 		}

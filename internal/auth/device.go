@@ -86,15 +86,19 @@ type Pairing struct {
 	ExpiresAt time.Time `json:"pairing_expires_at"`
 }
 
-// RegisterDevice registers a device at a location of org (locationOK says
-// whether it is one) and returns its pairing code.
-func (s *Service) RegisterDevice(ctx context.Context, orgID, locationID, name string, locationOK func(string) bool) (*Pairing, error) {
+// RegisterDevice registers a device at a location of p's organization
+// (locationOK says whether it is one) and returns its pairing code. Staff
+// register devices at their own location only.
+func (s *Service) RegisterDevice(ctx context.Context, p Principal, locationID, name string, locationOK func(string) bool) (*Pairing, error) {
+	orgID := p.OrgID
 	var f apperr.Fields
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 60 {
 		f.Add("name", "must be 1 to 60 characters")
 	}
-	if !locationOK(locationID) {
+	if !p.Reaches(locationID) {
+		f.Add("location_id", "must be the location you are signed in at")
+	} else if !locationOK(locationID) {
 		f.Add("location_id", "is not a location of this organization")
 	}
 	if err := f.Err(); err != nil {
@@ -165,14 +169,35 @@ func (s *Service) AuthenticateDevice(ctx context.Context, token string) (*Device
 	return d, err
 }
 
-// Devices returns org's devices.
-func (s *Service) Devices(ctx context.Context, orgID string) ([]*Device, error) {
-	return s.store.FindDevices(ctx, orgID)
+// Devices returns the devices of p's organization, or of p's location for
+// staff.
+func (s *Service) Devices(ctx context.Context, p Principal) ([]*Device, error) {
+	ds, err := s.store.FindDevices(ctx, p.OrgID)
+	if err != nil || p.LocationID == "" {
+		return ds, err
+	}
+	out := make([]*Device, 0, len(ds))
+	for _, d := range ds {
+		if d.LocationID == p.LocationID {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }
 
-// RevokeDevice stops a device's token working, at once.
-func (s *Service) RevokeDevice(ctx context.Context, orgID, id string) (*Device, error) {
-	return s.store.RevokeDevice(ctx, orgID, id, s.now().UTC())
+// RevokeDevice stops a device's token working, at once. Staff revoke their
+// own location's devices only: another location's are not found.
+func (s *Service) RevokeDevice(ctx context.Context, p Principal, id string) (*Device, error) {
+	if p.LocationID != "" {
+		d, err := s.store.FindDevice(ctx, p.OrgID, id)
+		if err != nil {
+			return nil, err
+		}
+		if !p.Reaches(d.LocationID) {
+			return nil, apperr.NotFoundf("device")
+		}
+	}
+	return s.store.RevokeDevice(ctx, p.OrgID, id, s.now().UTC())
 }
 
 // CheckStaffDevice refuses a staff token whose device has been revoked

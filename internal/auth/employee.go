@@ -167,9 +167,54 @@ func (s *Service) validateEmployee(ctx context.Context, e *Employee, locationOK 
 	return f.Err()
 }
 
-// CreateEmployee adds an employee to org; locationOK says whether a
-// location ID belongs to org.
-func (s *Service) CreateEmployee(ctx context.Context, orgID string, in EmployeeInput, locationOK func(string) bool) (*Employee, error) {
+// worksAt reports whether e has a role at locationID ("" for any).
+func (e *Employee) worksAt(locationID string) bool {
+	if locationID == "" {
+		return true
+	}
+	for _, r := range e.Roles {
+		if r.LocationID == locationID {
+			return true
+		}
+	}
+	return false
+}
+
+// visible refuses, as not found, an employee p may not see: staff see the
+// employees who work at their location.
+func visible(p Principal, e *Employee) error {
+	if !e.worksAt(p.LocationID) {
+		return apperr.NotFoundf("employee")
+	}
+	return nil
+}
+
+// manageable refuses an employee p may not change: staff change the
+// employees who work at their location and nowhere else (one who also
+// works elsewhere is the owner's to change).
+func manageable(p Principal, e *Employee) error {
+	if err := visible(p, e); err != nil {
+		return err
+	}
+	for _, r := range e.Roles {
+		if !p.Reaches(r.LocationID) {
+			return apperr.New(apperr.Forbidden, "employee_works_elsewhere",
+				"the employee also works at other locations: only the owner may change them")
+		}
+	}
+	return nil
+}
+
+// scoped narrows locationOK to the locations p reaches.
+func scoped(p Principal, locationOK func(string) bool) func(string) bool {
+	return func(id string) bool { return p.Reaches(id) && locationOK(id) }
+}
+
+// CreateEmployee adds an employee to p's organization; locationOK says
+// whether a location ID belongs to it. Staff give roles at their own
+// location only.
+func (s *Service) CreateEmployee(ctx context.Context, p Principal, in EmployeeInput, locationOK func(string) bool) (*Employee, error) {
+	orgID, locationOK := p.OrgID, scoped(p, locationOK)
 	now := s.now().UTC()
 	e := &Employee{ID: id.New(id.Employee), OrgID: orgID, Name: in.Name, JobTitle: in.JobTitle, Email: in.Email, Phone: in.Phone,
 		HourlyWage: in.HourlyWage, Roles: in.Roles, Active: true, Version: 1, CreatedAt: now, UpdatedAt: now}
@@ -206,8 +251,28 @@ func (s *Service) Employee(ctx context.Context, orgID, id string) (*Employee, er
 	return s.store.FindEmployee(ctx, orgID, id)
 }
 
-// Employees returns a page of org's employees.
-func (s *Service) Employees(ctx context.Context, orgID string, f EmployeeFilter) ([]*Employee, error) {
+// EmployeeFor returns one employee of p's organization, if p may see them.
+func (s *Service) EmployeeFor(ctx context.Context, p Principal, id string) (*Employee, error) {
+	e, err := s.store.FindEmployee(ctx, p.OrgID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := visible(p, e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Employees returns a page of the employees of p's organization, or of
+// those who work at p's location for staff.
+func (s *Service) Employees(ctx context.Context, p Principal, f EmployeeFilter) ([]*Employee, error) {
+	if p.LocationID != "" {
+		if f.LocationID != "" && f.LocationID != p.LocationID {
+			return []*Employee{}, nil
+		}
+		f.LocationID = p.LocationID
+	}
+	orgID := p.OrgID
 	// Callers ask for one more than a page to learn whether another follows.
 	if f.Limit <= 0 {
 		f.Limit = 50
@@ -233,8 +298,13 @@ type EmployeePatch struct {
 // UpdateEmployee applies p. Changing roles keeps a set PIN working at the
 // employee's locations only: the PIN is re-keyed only when it is set again,
 // so an employee moved to a new location needs a new PIN there.
-func (s *Service) UpdateEmployee(ctx context.Context, orgID, id string, p EmployeePatch, locationOK func(string) bool) (*Employee, error) {
-	return s.store.UpdateEmployee(ctx, orgID, id, func(e *Employee) ([]PINKey, error) {
+// Staff change only employees of their own location (see manageable).
+func (s *Service) UpdateEmployee(ctx context.Context, by Principal, id string, p EmployeePatch, locationOK func(string) bool) (*Employee, error) {
+	locationOK = scoped(by, locationOK)
+	return s.store.UpdateEmployee(ctx, by.OrgID, id, func(e *Employee) ([]PINKey, error) {
+		if err := manageable(by, e); err != nil {
+			return nil, err
+		}
 		if p.Version != e.Version {
 			return nil, apperr.StaleVersion(e)
 		}
@@ -276,12 +346,20 @@ func (s *Service) UpdateEmployee(ctx context.Context, orgID, id string, p Employ
 	})
 }
 
-// SetPIN sets an employee's PIN at all their locations.
-func (s *Service) SetPIN(ctx context.Context, orgID, id, pin string) (*Employee, error) {
+// SetPIN sets an employee's PIN at all their locations; staff set the PINs
+// of their own location's employees only (see manageable).
+func (s *Service) SetPIN(ctx context.Context, p Principal, id, pin string) (*Employee, error) {
+	return s.setPIN(ctx, p.OrgID, id, pin, func(e *Employee) error { return manageable(p, e) })
+}
+
+func (s *Service) setPIN(ctx context.Context, orgID, id, pin string, may func(*Employee) error) (*Employee, error) {
 	if !pinRE.MatchString(pin) {
 		return nil, apperr.Field("pin", "must be 4 to 6 digits")
 	}
 	return s.store.UpdateEmployee(ctx, orgID, id, func(e *Employee) ([]PINKey, error) {
+		if err := may(e); err != nil {
+			return nil, err
+		}
 		if !e.Active {
 			return nil, apperr.New(apperr.Conflict, "employee_inactive", "the employee is deactivated")
 		}
@@ -297,9 +375,13 @@ var errUnchanged = errors.New("unchanged")
 
 // DeactivateEmployee stops an employee signing in; their history stays.
 // Deactivating twice changes nothing the second time.
-func (s *Service) DeactivateEmployee(ctx context.Context, orgID, id string) (*Employee, error) {
+// Staff deactivate only their own location's employees (see manageable).
+func (s *Service) DeactivateEmployee(ctx context.Context, p Principal, id string) (*Employee, error) {
 	var already *Employee
-	e, err := s.store.UpdateEmployee(ctx, orgID, id, func(e *Employee) ([]PINKey, error) {
+	e, err := s.store.UpdateEmployee(ctx, p.OrgID, id, func(e *Employee) ([]PINKey, error) {
+		if err := manageable(p, e); err != nil {
+			return nil, err
+		}
 		if !e.Active {
 			already = e
 			return nil, errUnchanged

@@ -159,8 +159,8 @@ func (s *Service) recordPINFailure(ctx context.Context, d *Device, employeeID st
 }
 
 // UnlockPIN clears an employee's failed PIN attempts on every device.
-func (s *Service) UnlockPIN(ctx context.Context, orgID, employeeID string) error {
-	if _, err := s.store.FindEmployee(ctx, orgID, employeeID); err != nil {
+func (s *Service) UnlockPIN(ctx context.Context, p Principal, employeeID string) error {
+	if _, err := s.EmployeeFor(ctx, p, employeeID); err != nil {
 		return err
 	}
 	return s.store.ClearPINAttempts(ctx, employeeID)
@@ -179,5 +179,5 @@ func (s *Service) ChangeOwnPIN(ctx context.Context, p Principal, oldPIN, newPIN 
 	if _, err := s.checkPIN(ctx, d, p.UserID, oldPIN); err != nil {
 		return nil, err
 	}
-	return s.SetPIN(ctx, p.OrgID, p.UserID, newPIN)
+	return s.setPIN(ctx, p.OrgID, p.UserID, newPIN, func(*Employee) error { return nil })
 }

@@ -28,6 +28,12 @@ type Principal struct {
 	ExpiresAt  time.Time
 }
 
+// Reaches reports whether p may act at locationID: any location of its
+// organization for a user's token, its own location only for staff.
+func (p Principal) Reaches(locationID string) bool {
+	return p.LocationID == "" || p.LocationID == locationID
+}
+
 // Token audience and issuer; a token minted for anything else is refused.
 const (
 	tokenIssuer   = "fynlo"

@@ -134,7 +134,7 @@ func (s *Server) handleDeviceCreate(ctx context.Context, in *deviceCreateInput) 
 	if err != nil {
 		return nil, err
 	}
-	pr, err := s.auth.RegisterDevice(ctx, p.OrgID, in.Body.LocationID, in.Body.Name, s.locationOf(ctx, p.OrgID))
+	pr, err := s.auth.RegisterDevice(ctx, p, in.Body.LocationID, in.Body.Name, s.locationOf(ctx, p.OrgID))
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
@@ -154,7 +154,7 @@ func (s *Server) handleDeviceList(ctx context.Context, _ *struct{}) (*deviceList
 	if err != nil {
 		return nil, err
 	}
-	ds, err := s.auth.Devices(ctx, p.OrgID)
+	ds, err := s.auth.Devices(ctx, p)
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
@@ -168,7 +168,7 @@ func (s *Server) handleDeviceRevoke(ctx context.Context, in *pathID) (*deviceOut
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.auth.RevokeDevice(ctx, p.OrgID, in.ID)
+	d, err := s.auth.RevokeDevice(ctx, p, in.ID)
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
@@ -192,7 +192,7 @@ func (s *Server) handleEmployeeUnlock(ctx context.Context, in *pathID) (*struct{
 	if err != nil {
 		return nil, err
 	}
-	if err := s.auth.UnlockPIN(ctx, p.OrgID, in.ID); err != nil {
+	if err := s.auth.UnlockPIN(ctx, p, in.ID); err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
 	return nil, nil

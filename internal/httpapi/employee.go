@@ -147,7 +147,7 @@ func (s *Server) handleEmployeeCreate(ctx context.Context, in *employeeCreateInp
 		return nil, err
 	}
 	b := in.Body
-	e, err := s.auth.CreateEmployee(ctx, p.OrgID, auth.EmployeeInput{Name: b.Name, JobTitle: b.JobTitle, Email: b.Email, Phone: b.Phone,
+	e, err := s.auth.CreateEmployee(ctx, p, auth.EmployeeInput{Name: b.Name, JobTitle: b.JobTitle, Email: b.Email, Phone: b.Phone,
 		HourlyWage: b.HourlyWage, Roles: b.Roles, PIN: b.PIN}, s.locationOf(ctx, p.OrgID))
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
@@ -160,7 +160,7 @@ func (s *Server) handleEmployeeList(ctx context.Context, in *employeeListInput) 
 	if err != nil {
 		return nil, err
 	}
-	es, err := s.auth.Employees(ctx, p.OrgID, auth.EmployeeFilter{Search: in.Search, RoleID: in.Role, LocationID: in.LocationID,
+	es, err := s.auth.Employees(ctx, p, auth.EmployeeFilter{Search: in.Search, RoleID: in.Role, LocationID: in.LocationID,
 		After: in.Cursor, Limit: in.Limit + 1})
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
@@ -175,7 +175,7 @@ func (s *Server) handleEmployeeGet(ctx context.Context, in *pathID) (*employeeOu
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.auth.Employee(ctx, p.OrgID, in.ID)
+	e, err := s.auth.EmployeeFor(ctx, p, in.ID)
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
@@ -188,7 +188,7 @@ func (s *Server) handleEmployeeUpdate(ctx context.Context, in *employeePatchInpu
 		return nil, err
 	}
 	b := in.Body
-	e, err := s.auth.UpdateEmployee(ctx, p.OrgID, in.ID, auth.EmployeePatch{Version: b.Version, Name: b.Name, JobTitle: b.JobTitle,
+	e, err := s.auth.UpdateEmployee(ctx, p, in.ID, auth.EmployeePatch{Version: b.Version, Name: b.Name, JobTitle: b.JobTitle,
 		Email: b.Email, Phone: b.Phone, HourlyWage: b.HourlyWage, Roles: b.Roles, Active: b.Active}, s.locationOf(ctx, p.OrgID))
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
@@ -201,7 +201,7 @@ func (s *Server) handleEmployeeDeactivate(ctx context.Context, in *pathID) (*emp
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.auth.DeactivateEmployee(ctx, p.OrgID, in.ID)
+	e, err := s.auth.DeactivateEmployee(ctx, p, in.ID)
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
@@ -213,7 +213,7 @@ func (s *Server) handleEmployeeSetPIN(ctx context.Context, in *employeePINInput)
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.auth.SetPIN(ctx, p.OrgID, in.ID, in.Body.PIN)
+	e, err := s.auth.SetPIN(ctx, p, in.ID, in.Body.PIN)
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
