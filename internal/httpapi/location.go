@@ -122,7 +122,7 @@ func (s *Server) handleLocationList(ctx context.Context, in *locationListInput) 
 	if err != nil {
 		return nil, err
 	}
-	ls, err := s.tenants.Locations(ctx, p.OrgID, tenant.LocationFilter{After: in.Cursor, Limit: in.Limit + 1})
+	ls, err := s.tenants.Locations(ctx, p.OrgID, tenant.LocationFilter{After: in.Cursor, Limit: in.Limit + 1, At: p.LocationID})
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
@@ -136,7 +136,7 @@ func (s *Server) handleLocationGet(ctx context.Context, in *locationGetInput) (*
 	if err != nil {
 		return nil, err
 	}
-	l, err := s.tenants.Location(ctx, p.OrgID, in.ID)
+	l, err := s.tenants.LocationAt(ctx, p.OrgID, p.LocationID, in.ID)
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
@@ -152,7 +152,7 @@ func (s *Server) handleLocationUpdate(ctx context.Context, in *locationPatchInpu
 	l, err := s.tenants.UpdateLocation(ctx, p.OrgID, in.ID, tenant.LocationPatch{Version: b.Version, Name: b.Name,
 		Address: b.Address, Timezone: b.Timezone, Currency: b.Currency, VATNumber: b.VATNumber, BusinessDayEnd: b.BusinessDayEnd,
 		TaxMode: b.TaxMode, ServiceChargeBP: b.ServiceChargeBP, ServiceChargeMinCovers: b.ServiceChargeMinCovers,
-		GratuityEnabled: b.GratuityEnabled, GratuityPresetsBP: b.GratuityPresetsBP, TaxRounding: b.TaxRounding})
+		GratuityEnabled: b.GratuityEnabled, GratuityPresetsBP: b.GratuityPresetsBP, TaxRounding: b.TaxRounding, At: p.LocationID})
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/fynlo/fynlo/internal/auth"
 	"github.com/fynlo/fynlo/internal/menu"
 	"github.com/fynlo/fynlo/internal/money"
+	"github.com/fynlo/fynlo/internal/tenant"
 )
 
 type taxCategoryOutput struct {
@@ -100,7 +101,7 @@ func (s *Server) handleAvailability(ctx context.Context, in *availabilityInput) 
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.tenants.Location(ctx, p.OrgID, in.LocationID); err != nil {
+	if _, err := s.tenants.LocationAt(ctx, p.OrgID, p.LocationID, in.LocationID); err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
 	b := in.Body
@@ -129,6 +130,10 @@ func (s *Server) handleMenu(ctx context.Context, in *menuInput) (*menuOutput, er
 	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
+	}
+	// Staff read their own location's menu only.
+	if err := tenant.Reaches(p.LocationID, in.ID); err != nil {
+		return nil, problemFor(ctx, s.logger, err)
 	}
 	// The hot path: a cached menu was built for this organization's own
 	// location, so it is served without reading the location again.

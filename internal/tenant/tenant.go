@@ -74,6 +74,18 @@ const (
 type LocationFilter struct {
 	After string // return locations with an ID after this one
 	Limit int
+	At    string // a staff token's location: only it is listed ("" for all)
+}
+
+// Reaches refuses, as not found, a location other than at, the one a staff
+// token is confined to ("" for a user's token, which reaches them all). A
+// location of the organization the caller may not act at does not exist
+// for it, like one of another organization.
+func Reaches(at, locationID string) error {
+	if at != "" && at != locationID {
+		return apperr.NotFoundf("location")
+	}
+	return nil
 }
 
 // Store persists organizations and locations. Every method that changes
@@ -233,8 +245,27 @@ func (s *Service) Location(ctx context.Context, orgID, id string) (*Location, er
 	return s.store.FindLocationByID(ctx, orgID, id)
 }
 
-// Locations returns a page of org's locations.
+// LocationAt returns one location of org for a caller confined to at ("" for
+// the whole organization): another location is not found.
+func (s *Service) LocationAt(ctx context.Context, orgID, at, id string) (*Location, error) {
+	if err := Reaches(at, id); err != nil {
+		return nil, err
+	}
+	return s.store.FindLocationByID(ctx, orgID, id)
+}
+
+// Locations returns a page of org's locations (just f.At's, if set).
 func (s *Service) Locations(ctx context.Context, orgID string, f LocationFilter) ([]*Location, error) {
+	if f.At != "" {
+		if f.After >= f.At {
+			return []*Location{}, nil
+		}
+		l, err := s.store.FindLocationByID(ctx, orgID, f.At)
+		if err != nil {
+			return nil, err
+		}
+		return []*Location{l}, nil
+	}
 	// Callers ask for one more than a page to learn whether another follows.
 	if f.Limit <= 0 {
 		f.Limit = 50
@@ -260,11 +291,15 @@ type LocationPatch struct {
 	GratuityEnabled        *bool
 	GratuityPresetsBP      []int // nil leaves the presets as they are
 	TaxRounding            *string
+	At                     string // a staff token's location: no other may be changed ("" for any)
 }
 
 // UpdateLocation applies p to a location of org. A stale version yields a
 // Conflict carrying the current location.
 func (s *Service) UpdateLocation(ctx context.Context, orgID, id string, p LocationPatch) (*Location, error) {
+	if err := Reaches(p.At, id); err != nil {
+		return nil, err
+	}
 	return s.store.UpdateLocation(ctx, orgID, id, func(l *Location) error {
 		if p.Version != l.Version {
 			return apperr.StaleVersion(l)
