@@ -90,7 +90,11 @@ type Filter struct {
 	Action    string
 	ActorID   string
 	SubjectID string
-	Limit     int
+	// LocationID, when set, keeps only the entries made at that location:
+	// a staff token, confined to its location, reads no other location's
+	// entries, nor the organization-wide ones.
+	LocationID string
+	Limit      int
 }
 
 // Store persists the log.

@@ -54,7 +54,7 @@ func (s *Server) handleAuditList(ctx context.Context, in *auditListInput) (*audi
 		return nil, err
 	}
 	es, err := s.audit.Entries(ctx, p.OrgID, audit.Filter{After: in.Cursor, Action: in.Action, ActorID: in.ActorID,
-		SubjectID: in.SubjectID, Limit: in.Limit + 1})
+		SubjectID: in.SubjectID, LocationID: p.LocationID, Limit: in.Limit + 1})
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}

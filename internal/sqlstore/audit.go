@@ -50,7 +50,8 @@ func (db *DB) FindAudit(ctx context.Context, orgID string, f audit.Filter) ([]au
 	rows, err := db.query(ctx, `SELECT seq, location_id, actor_id, action, subject_id, detail, created_at, prev_hash, hash
 		FROM audit_events WHERE org_id = $1 AND seq > $2
 			AND ($3 = '' OR action = $3) AND ($4 = '' OR actor_id = $4) AND ($5 = '' OR subject_id = $5)
-		ORDER BY seq LIMIT $6`, orgID, f.After, f.Action, f.ActorID, f.SubjectID, f.Limit)
+			AND ($6 = '' OR location_id = $6)
+		ORDER BY seq LIMIT $7`, orgID, f.After, f.Action, f.ActorID, f.SubjectID, f.LocationID, f.Limit)
 	if err != nil {
 		return nil, translate(err)
 	}
