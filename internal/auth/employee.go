@@ -167,6 +167,20 @@ func (s *Service) validateEmployee(ctx context.Context, e *Employee, locationOK 
 	return f.Err()
 }
 
+// EventLocation is the location e's events belong to: the one location
+// e works at, so other locations' staff feeds do not carry them; "" (the
+// whole organization) for an employee of several locations.
+func (e *Employee) EventLocation() string {
+	loc := ""
+	for i, r := range e.Roles {
+		if i > 0 && r.LocationID != loc {
+			return ""
+		}
+		loc = r.LocationID
+	}
+	return loc
+}
+
 // worksAt reports whether e has a role at locationID ("" for any).
 func (e *Employee) worksAt(locationID string) bool {
 	if locationID == "" {

@@ -91,7 +91,7 @@ func (db *DB) CreateEmployee(ctx context.Context, e *auth.Employee, pins []auth.
 		if err := writeEmployeeLinks(ctx, tx, e, pins); err != nil {
 			return err
 		}
-		return tx.emit(ctx, e.OrgID, auth.EventEmployeeCreated, "", e.ID, e, e.CreatedAt)
+		return tx.emit(ctx, e.OrgID, auth.EventEmployeeCreated, e.EventLocation(), e.ID, e, e.CreatedAt)
 	})
 }
 
@@ -160,7 +160,7 @@ func (db *DB) UpdateEmployee(ctx context.Context, orgID, id string, update func(
 		if len(pins) > 0 {
 			typ = auth.EventEmployeePINSet
 		}
-		return tx.emit(ctx, orgID, typ, "", e.ID, e, e.UpdatedAt)
+		return tx.emit(ctx, orgID, typ, e.EventLocation(), e.ID, e, e.UpdatedAt)
 	})
 	return out, err
 }
