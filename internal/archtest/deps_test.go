@@ -26,7 +26,7 @@ var domainRank = map[string]int{
 }
 
 // leaf packages import only the standard library.
-var leaf = map[string]bool{"money": true, "apperr": true, "event": true, "audit": true, "secret": true}
+var leaf = map[string]bool{"money": true, "apperr": true, "event": true, "audit": true, "secret": true, "netcall": true}
 
 // shared packages are small tools any package may use (id wraps a ULID
 // library, so it is not a leaf).

@@ -118,12 +118,9 @@ func (s *Service) Providers(ctx context.Context, orgID string) ([]ProviderHealth
 		}
 	}
 	for i := range out {
-		h := out[i]
-		s.health.fill(orgID, &h)
-		if out[i].Provider == "apple_pay" && out[i].Health != "" {
-			h.Health = out[i].Health // the wallet knows its own (certificates)
+		if out[i].Kind != "apple_pay" { // the wallet reports its own health, from its certificates
+			s.health.fill(orgID, &out[i])
 		}
-		out[i] = h
 	}
 	return out, nil
 }

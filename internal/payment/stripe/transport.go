@@ -2,15 +2,12 @@ package stripe
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
-	"net"
 	"net/http"
 	"net/http/httptrace"
-	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/fynlo/fynlo/internal/netcall"
 )
 
 // attempts records, for one call to Stripe, whether any of the HTTP
@@ -71,40 +68,11 @@ func (t *trackingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	resp, err := base.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
 	switch {
 	case err != nil:
-		a.record(wrote.Load() || !beforeSending(err))
+		a.record(wrote.Load() || !netcall.BeforeSending(err))
 	default:
 		// 401, 403 and 429 are refusals before anything was done; any other
 		// answer may follow processing (a 500 is indeterminate, says Stripe).
 		a.record(!turnedAway(resp.StatusCode))
 	}
 	return resp, err
-}
-
-// beforeSending reports whether err is one that happens before a request
-// can be sent: resolving the name, connecting, the TLS handshake, a proxy's
-// CONNECT. Anything else (a timeout or reset while waiting for the answer)
-// may have happened after Stripe received the request.
-func beforeSending(err error) bool {
-	var opErr *net.OpError
-	if errors.As(err, &opErr) && (opErr.Op == "dial" || opErr.Op == "proxyconnect") {
-		return true
-	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return true
-	}
-	var (
-		recordErr tls.RecordHeaderError
-		alertErr  tls.AlertError
-		verifyErr *tls.CertificateVerificationError
-		authErr   x509.UnknownAuthorityError
-		hostErr   x509.HostnameError
-		certErr   x509.CertificateInvalidError
-	)
-	if errors.As(err, &recordErr) || errors.As(err, &alertErr) || errors.As(err, &verifyErr) ||
-		errors.As(err, &authErr) || errors.As(err, &hostErr) || errors.As(err, &certErr) {
-		return true
-	}
-	// net/http's handshake timeout has no exported type.
-	return strings.Contains(err.Error(), "TLS handshake timeout")
 }

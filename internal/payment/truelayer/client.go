@@ -3,13 +3,9 @@ package truelayer
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -20,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fynlo/fynlo/internal/apperr"
+	"github.com/fynlo/fynlo/internal/netcall"
 	"github.com/fynlo/fynlo/internal/payment"
 )
 
@@ -109,7 +106,7 @@ func (p *Provider) send(ctx context.Context, method, path string, body []byte, k
 // unknown outcome.
 func (p *Provider) transportError(op, method string, err error, sent bool) error {
 	msg := p.redact(err.Error())
-	if !sent || beforeSending(err) || method == http.MethodGet {
+	if !sent || netcall.BeforeSending(err) || method == http.MethodGet {
 		return fmt.Errorf("%w: truelayer: %s: %s", payment.ErrProviderDown, op, msg)
 	}
 	return fmt.Errorf("truelayer: %s: outcome unknown: %s", op, msg)
@@ -267,35 +264,6 @@ func (p *Provider) accessToken(ctx context.Context, fresh bool) (string, error) 
 	early := min(time.Minute, life/2)
 	p.token, p.tokenExpiry = ta.AccessToken, now.Add(life-early)
 	return p.token, nil
-}
-
-// beforeSending reports whether err is one that happens before a request
-// can be sent: resolving the name, connecting, the TLS handshake, a proxy's
-// CONNECT. Anything else (a timeout or reset while waiting for the answer)
-// may have happened after TrueLayer received the request.
-func beforeSending(err error) bool {
-	var opErr *net.OpError
-	if errors.As(err, &opErr) && (opErr.Op == "dial" || opErr.Op == "proxyconnect") {
-		return true
-	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return true
-	}
-	var (
-		recordErr tls.RecordHeaderError
-		alertErr  tls.AlertError
-		verifyErr *tls.CertificateVerificationError
-		authErr   x509.UnknownAuthorityError
-		hostErr   x509.HostnameError
-		certErr   x509.CertificateInvalidError
-	)
-	if errors.As(err, &recordErr) || errors.As(err, &alertErr) || errors.As(err, &verifyErr) ||
-		errors.As(err, &authErr) || errors.As(err, &hostErr) || errors.As(err, &certErr) {
-		return true
-	}
-	// net/http's handshake timeout has no exported type.
-	return strings.Contains(err.Error(), "TLS handshake timeout")
 }
 
 func (p *Provider) redact(s string) string { return p.redactor.Replace(s) }
