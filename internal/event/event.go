@@ -4,8 +4,11 @@
 // Every state change writes its Event in the same database transaction as
 // the change (a transactional outbox), numbered by a per-organization
 // sequence. After commit the store tells a Dispatcher which sequence numbers
-// are new; the dispatcher reads them back from the Log in order and publishes
-// them to the Hub, which fans them out to live subscribers (WebSockets).
+// are new, handing over the events it wrote; the dispatcher publishes them in
+// order to the Hub, which fans them out to live subscribers (WebSockets).
+// Whenever it cannot be sure it holds every event of a span (a notice from
+// another node arrived before an earlier one, a notice was lost) it reads
+// the span back from the Log instead.
 // Because the Log is the source of truth, a subscriber that falls behind or
 // reconnects replays from its last sequence number and misses nothing.
 package event
@@ -55,4 +58,50 @@ type Notice struct {
 	OrgID    string `json:"org"`
 	FirstSeq int64  `json:"first"`
 	LastSeq  int64  `json:"last"`
+	// Events, when the sender had them, are the events FirstSeq..LastSeq
+	// themselves, so the dispatcher can publish them without reading them
+	// back. The log stays the truth: a notice without them, or with a
+	// span it cannot use, is read from the log.
+	Events []Event `json:"events,omitempty"`
+}
+
+// Complete reports whether n carries every event it announces, in order.
+func (n Notice) Complete() bool {
+	if n.FirstSeq > n.LastSeq || int64(len(n.Events)) != n.LastSeq-n.FirstSeq+1 {
+		return false
+	}
+	for i, e := range n.Events {
+		if e.Seq != n.FirstSeq+int64(i) || e.OrgID != n.OrgID {
+			return false
+		}
+	}
+	return true
+}
+
+// maxCarried bounds the events a coalesced notice keeps in memory; past
+// it they are dropped and read from the log instead.
+const maxCarried = 512
+
+// Merge joins two notices of one organization into one spanning both. The
+// events are kept when together they cover the whole span.
+func (n Notice) Merge(o Notice) Notice {
+	m := Notice{OrgID: n.OrgID, FirstSeq: min(n.FirstSeq, o.FirstSeq), LastSeq: max(n.LastSeq, o.LastSeq)}
+	if !n.Complete() || !o.Complete() || m.LastSeq-m.FirstSeq >= maxCarried {
+		return m
+	}
+	a, b := n, o
+	if b.FirstSeq < a.FirstSeq {
+		a, b = b, a
+	}
+	if b.FirstSeq > a.LastSeq+1 {
+		return m // a gap between them
+	}
+	m.Events = make([]Event, 0, m.LastSeq-m.FirstSeq+1)
+	m.Events = append(m.Events, a.Events...)
+	for _, e := range b.Events {
+		if e.Seq > a.LastSeq {
+			m.Events = append(m.Events, e)
+		}
+	}
+	return m
 }

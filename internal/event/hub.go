@@ -162,8 +162,9 @@ type Dispatcher struct {
 	pending map[string]Notice // org → the span of sequence numbers noticed
 	wake    chan struct{}
 
-	last      map[string]int64 // org → highest sequence number published; owned by Run
-	fromHeads bool             // last was loaded from the log's heads at start
+	last      map[string]int64     // org → highest sequence number published; owned by Run
+	gapSince  map[string]time.Time // org → when a notice ahead of a missing one was first held; owned by Run
+	fromHeads bool                 // last was loaded from the log's heads at start
 	// catchUp asks Run to read every known organization's log for events
 	// no notice was received for (set under mu).
 	catchUp bool
@@ -184,7 +185,8 @@ type Heads interface {
 // stands now (when log can say, see Heads).
 func NewDispatcher(log Log, hub *Hub, logger *slog.Logger) *Dispatcher {
 	d := &Dispatcher{log: log, hub: hub, logger: logger,
-		pending: make(map[string]Notice), wake: make(chan struct{}, 1), last: make(map[string]int64)}
+		pending: make(map[string]Notice), wake: make(chan struct{}, 1), last: make(map[string]int64),
+		gapSince: make(map[string]time.Time)}
 	if h, ok := log.(Heads); ok {
 		// An organization with no entry has no events yet: its log is read
 		// from the start.
@@ -204,8 +206,7 @@ func NewDispatcher(log Log, hub *Hub, logger *slog.Logger) *Dispatcher {
 func (d *Dispatcher) Notify(n Notice) {
 	d.mu.Lock()
 	if p, ok := d.pending[n.OrgID]; ok {
-		n.FirstSeq = min(n.FirstSeq, p.FirstSeq)
-		n.LastSeq = max(n.LastSeq, p.LastSeq)
+		n = p.Merge(n)
 	}
 	d.pending[n.OrgID] = n
 	d.mu.Unlock()
@@ -250,7 +251,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 					continue // where its log stood is unknown; its subscribers replayed it themselves
 				}
 				n := work[org]
-				n.OrgID, n.LastSeq = org, math.MaxInt64 // to the end of its log, wherever that is
+				n.OrgID, n.LastSeq, n.Events = org, math.MaxInt64, nil // to the end of its log, wherever that is
 				work[org] = n
 			}
 		}
@@ -263,6 +264,38 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // publishPage bounds one read from the log.
 const publishPage = 500
 
+// GapWait is how long a notice that arrives ahead of an earlier one of its
+// organization is held for the earlier one before the dispatcher reads the
+// missing events from the log instead. Such gaps are ordinary — commits on
+// several nodes reach Redis in any order, and two commits' hooks on one
+// node race — and almost all close within a millisecond or two, with the
+// events in hand; a read for each would cost the database a query per
+// commit per node.
+var GapWait = 50 * time.Millisecond
+
+// hold keeps n, which is ahead of a missing notice, for the next wake-up,
+// and reports whether it did: only a notice that brought its events, and
+// for no longer than GapWait.
+func (d *Dispatcher) hold(n Notice, last int64) bool {
+	if !n.Complete() || n.FirstSeq <= last+1 {
+		return false
+	}
+	since, waiting := d.gapSince[n.OrgID]
+	if !waiting {
+		d.gapSince[n.OrgID] = time.Now()
+		time.AfterFunc(GapWait, d.poke)
+	} else if time.Since(since) >= GapWait {
+		return false
+	}
+	d.mu.Lock()
+	if p, ok := d.pending[n.OrgID]; ok {
+		n = p.Merge(n)
+	}
+	d.pending[n.OrgID] = n
+	d.mu.Unlock()
+	return true
+}
+
 func (d *Dispatcher) publish(ctx context.Context, n Notice) {
 	org, upTo := n.OrgID, n.LastSeq
 	last, known := d.last[org]
@@ -274,6 +307,24 @@ func (d *Dispatcher) publish(ctx context.Context, n Notice) {
 		// published by an earlier process or had no live listeners here;
 		// subscribers replay those from the Log themselves.
 		last = n.FirstSeq - 1
+	}
+	if last >= upTo {
+		return // already published (an echo, or a notice that lost a race)
+	}
+	if d.hold(n, last) {
+		return
+	}
+	delete(d.gapSince, org)
+	if n.Complete() && n.FirstSeq <= last+1 {
+		// The notice brought its events and none is missing before them:
+		// no need to read them back.
+		events := n.Events[last+1-n.FirstSeq:]
+		d.hub.Publish(events)
+		if d.OnPublish != nil {
+			d.OnPublish(events)
+		}
+		d.last[org] = upTo
+		return
 	}
 	for last < upTo {
 		events, err := d.log.EventsAfter(ctx, org, last, "", publishPage)

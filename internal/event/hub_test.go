@@ -13,16 +13,34 @@ import (
 type memLog struct {
 	mu     sync.Mutex
 	events map[string][]Event
+	reads  int // EventsAfter calls
 }
 
+// append commits n events of org and returns their notice, without the
+// events (as a notice from before notices carried them).
 func (l *memLog) append(org string, n int) Notice {
+	nt := l.appendCarried(org, n)
+	nt.Events = nil
+	return nt
+}
+
+// appendCarried commits n events of org and returns their notice, events
+// included, as the store sends it.
+func (l *memLog) appendCarried(org string, n int) Notice {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	first := int64(len(l.events[org]) + 1)
 	for range n {
 		l.events[org] = append(l.events[org], Event{OrgID: org, Seq: int64(len(l.events[org]) + 1), Type: "t"})
 	}
-	return Notice{OrgID: org, FirstSeq: first, LastSeq: int64(len(l.events[org]))}
+	return Notice{OrgID: org, FirstSeq: first, LastSeq: int64(len(l.events[org])),
+		Events: append([]Event(nil), l.events[org][first-1:]...)}
+}
+
+func (l *memLog) readCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reads
 }
 
 func (l *memLog) LastSeq(_ context.Context, org string) (int64, error) {
@@ -45,6 +63,7 @@ func (l *memLog) Heads(context.Context) (map[string]int64, error) {
 func (l *memLog) EventsAfter(_ context.Context, org string, after int64, _ string, limit int) ([]Event, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.reads++
 	var out []Event
 	for _, e := range l.events[org] {
 		if e.Seq > after && len(out) < limit {
@@ -171,6 +190,110 @@ func TestDispatcherCatchUp(t *testing.T) {
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatalf("timed out waiting for seq %d", want)
+		}
+	}
+}
+
+// expectSeqs reads want's sequence numbers from sub, in order.
+func expectSeqs(t *testing.T, sub *Subscription, from, to int64) {
+	t.Helper()
+	for want := from; want <= to; want++ {
+		select {
+		case e := <-sub.C():
+			if e.Seq != want {
+				t.Fatalf("got seq %d, want %d", e.Seq, want)
+			}
+		case <-sub.Dropped():
+			t.Fatal("dropped")
+		case <-time.After(5 * time.Second):
+			t.Fatalf("timed out waiting for seq %d", want)
+		}
+	}
+}
+
+// TestDispatcherUsesCarriedEvents: notices that bring their events, in
+// order, are published without reading the log; out of order, or with a
+// notice lost in between, the log fills the gap and nothing is skipped or
+// sent twice.
+func TestDispatcherUsesCarriedEvents(t *testing.T) {
+	log := &memLog{events: map[string][]Event{}}
+	log.append("org_a", 4) // history
+	hub := NewHub()
+	sub := hub.Subscribe("org_a", "")
+	defer sub.Close()
+	d := NewDispatcher(log, hub, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go d.Run(ctx)
+
+	for range 5 {
+		d.Notify(log.appendCarried("org_a", 2))
+	}
+	expectSeqs(t, sub, 5, 14)
+	if r := log.readCount(); r != 0 {
+		t.Fatalf("in-order notices with their events read the log %d times", r)
+	}
+
+	// Out of order: 17..18 arrives before 15..16 and is held for it;
+	// both are published from their events, once each, in order.
+	early, late := log.appendCarried("org_a", 2), log.appendCarried("org_a", 2)
+	d.Notify(late)
+	time.Sleep(GapWait / 4)
+	d.Notify(early)
+	d.Notify(late) // an echo
+	expectSeqs(t, sub, 15, 18)
+	if r := log.readCount(); r != 0 {
+		t.Fatalf("a gap that closed in time read the log %d times", r)
+	}
+	// A lost notice: 19..20 is never heard of, 21 is; after GapWait the
+	// log fills the gap.
+	log.appendCarried("org_a", 2)
+	start := time.Now()
+	d.Notify(log.appendCarried("org_a", 1))
+	expectSeqs(t, sub, 19, 21)
+	if waited := time.Since(start); waited < GapWait || log.readCount() == 0 {
+		t.Fatalf("a gap was filled after %v with %d log reads; want after GapWait (%v), from the log", waited, log.readCount(), GapWait)
+	}
+	select {
+	case e := <-sub.C():
+		t.Fatalf("event %d published twice", e.Seq)
+	case <-time.After(50 * time.Millisecond):
+	}
+	// A notice whose events do not match its span is not trusted.
+	bad := log.appendCarried("org_a", 3)
+	bad.Events = bad.Events[1:]
+	d.Notify(bad)
+	expectSeqs(t, sub, 22, 24)
+}
+
+func TestNoticeMerge(t *testing.T) {
+	ev := func(from, to int64) Notice {
+		n := Notice{OrgID: "o", FirstSeq: from, LastSeq: to}
+		for s := from; s <= to; s++ {
+			n.Events = append(n.Events, Event{OrgID: "o", Seq: s})
+		}
+		return n
+	}
+	for _, c := range []struct {
+		name       string
+		a, b       Notice
+		first, end int64
+		complete   bool
+	}{
+		{"adjacent", ev(1, 3), ev(4, 5), 1, 5, true},
+		{"adjacent, reversed", ev(4, 5), ev(1, 3), 1, 5, true},
+		{"overlapping", ev(1, 4), ev(3, 6), 1, 6, true},
+		{"same", ev(2, 3), ev(2, 3), 2, 3, true},
+		{"gap", ev(1, 2), ev(4, 5), 1, 5, false},
+		{"one bare", ev(1, 2), Notice{OrgID: "o", FirstSeq: 3, LastSeq: 4}, 1, 4, false},
+		{"too many", ev(1, maxCarried), ev(maxCarried+1, maxCarried+1), 1, maxCarried + 1, false},
+	} {
+		m := c.a.Merge(c.b)
+		if m.FirstSeq != c.first || m.LastSeq != c.end || m.Complete() != c.complete {
+			t.Errorf("%s: merged %d..%d complete %v, want %d..%d %v", c.name, m.FirstSeq, m.LastSeq, m.Complete(), c.first, c.end, c.complete)
+		}
+		if !c.complete && m.Events != nil {
+			t.Errorf("%s: kept %d events of an incomplete span", c.name, len(m.Events))
 		}
 	}
 }

@@ -1,13 +1,15 @@
 // Package redisbus joins several Fynlo nodes through Redis: it tells every
-// node when an organization's event log has grown (so each node's
-// dispatcher reads the new events from the shared log and pushes them to
-// its own WebSocket clients, in order, with no gap), and it keeps rate
-// limits in one place so they hold across nodes.
+// node when an organization's event log has grown, with the new events, so
+// that each node's dispatcher pushes them to its own WebSocket clients in
+// order with no gap, and it keeps rate limits in one place so they hold
+// across nodes.
 //
-// Redis carries only notices ("org X's log grew to seq N"), never the
-// events themselves: the database's log stays the one source of truth, and
-// a notice lost while Redis is away costs only delay — on resubscribing,
-// every node catches up from the log.
+// A notice carries the events it announces (up to maxPayload; a bigger
+// one goes without, and the nodes read those events from the shared log).
+// The database's log stays the one source of truth: a node that gets a
+// notice out of order, or without its events, reads the log, and a notice
+// lost while Redis is away costs only delay — on resubscribing, every node
+// catches up from the log.
 package redisbus
 
 import (
@@ -22,15 +24,28 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fynlo/fynlo/internal/event"
+	"github.com/fynlo/fynlo/internal/id"
 )
 
 // channel is the pub/sub channel notices travel on.
 const channel = "fynlo:events"
 
+// maxPayload bounds a notice on the wire; past it (a menu import of
+// thousands of items) the events stay behind and are read from the log.
+const maxPayload = 64 << 10
+
+// wire is a notice as published: the sending node's name, so that a node
+// can skip its own notices, which Redis echoes back to it.
+type wire struct {
+	Node string `json:"node"`
+	event.Notice
+}
+
 // Bus is one node's connection to the others.
 type Bus struct {
 	client *redis.Client
 	logger *slog.Logger
+	node   string // this process, unique among the nodes
 	out    chan event.Notice
 	once   sync.Once
 	done   chan struct{}
@@ -51,7 +66,7 @@ func New(ctx context.Context, url string, logger *slog.Logger) (*Bus, error) {
 		c.Close()
 		return nil, errors.New("redis: " + err.Error())
 	}
-	return &Bus{client: c, logger: logger, out: make(chan event.Notice, 4096), done: make(chan struct{})}, nil
+	return &Bus{client: c, logger: logger, node: id.New("node"), out: make(chan event.Notice, 4096), done: make(chan struct{})}, nil
 }
 
 // Publish tells the other nodes that n.OrgID's log grew. It never blocks a
@@ -103,30 +118,62 @@ func (b *Bus) Run(ctx context.Context, notify func(event.Notice), caughtUp func(
 				caughtUp()
 			}
 		case *redis.Message:
-			var n event.Notice
-			if err := json.Unmarshal([]byte(m.Payload), &n); err != nil || n.OrgID == "" {
-				continue
+			var w wire
+			if err := json.Unmarshal([]byte(m.Payload), &w); err != nil || w.OrgID == "" || w.Node == b.node {
+				continue // garbled, or this node's own: its dispatcher heard it at commit
 			}
-			notify(n)
+			notify(w.Notice)
 		}
 	}
 }
 
+// sendBatch bounds the notices sent in one pipeline.
+const sendBatch = 256
+
+// send publishes this node's notices, as many as are waiting in one
+// pipelined round trip: one at a time, a busy node's notices would queue
+// behind each other's round trips and reach the other nodes late.
 func (b *Bus) send(ctx context.Context) {
+	batch := make([]event.Notice, 0, sendBatch)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case n := <-b.out:
-			payload, _ := json.Marshal(n)
-			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			err := b.client.Publish(pctx, channel, payload).Err()
-			cancel()
-			if err != nil && ctx.Err() == nil {
-				b.logger.Warn("redis: publish", "error", err)
+			batch = append(batch[:0], n)
+		}
+	drain:
+		for len(batch) < sendBatch {
+			select {
+			case n := <-b.out:
+				batch = append(batch, n)
+			default:
+				break drain
 			}
 		}
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := b.client.Pipelined(pctx, func(p redis.Pipeliner) error {
+			for _, n := range batch {
+				p.Publish(pctx, channel, b.encode(n))
+			}
+			return nil
+		})
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			b.logger.Warn("redis: publish", "error", err, "notices", len(batch))
+		}
 	}
+}
+
+// encode is a notice's payload: with its events, unless that is over
+// maxPayload.
+func (b *Bus) encode(n event.Notice) []byte {
+	payload, _ := json.Marshal(wire{Node: b.node, Notice: n})
+	if len(payload) > maxPayload {
+		n.Events = nil
+		payload, _ = json.Marshal(wire{Node: b.node, Notice: n})
+	}
+	return payload
 }
 
 // gcra is the generic cell rate algorithm: one key per bucket holding the

@@ -72,14 +72,23 @@ func TestSignupAndLocations(t *testing.T) {
 		db.OnCommit = func(n event.Notice) { mu.Lock(); notices = append(notices, n); mu.Unlock() }
 
 		org, loc, u := signup(t, db, "owner@example.com")
-		if len(notices) != 1 || notices[0] != (event.Notice{OrgID: org.ID, FirstSeq: 1, LastSeq: 3}) {
+		if len(notices) != 1 || notices[0].OrgID != org.ID || notices[0].FirstSeq != 1 || notices[0].LastSeq != 3 {
 			t.Fatalf("notices after signup = %+v, want one for seqs 1..3", notices)
+		}
+		// The notice brings the events as the log gives them back, byte
+		// for byte: a screen sees the same live as on replay.
+		logged, err := db.EventsAfter(ctx, org.ID, 0, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !notices[0].Complete() || !reflect.DeepEqual(notices[0].Events, logged) {
+			t.Fatalf("carried events differ from the log's:\n got %+v\nwant %+v", notices[0].Events, logged)
 		}
 
 		// The same email again is a Conflict naming the field.
 		org2 := &tenant.Organization{ID: id.New(id.Organization), Name: "Other", Country: "GB", Currency: "GBP", Timezone: "Europe/London", CreatedAt: now}
 		loc2, _ := tenant.NewLocation(org2, tenant.LocationInput{Name: "X"}, now)
-		err := db.CreateSignup(ctx, org2, loc2, &auth.User{ID: id.New(id.User), OrgID: org2.ID, Name: "x", Email: "owner@example.com", Role: "owner", CreatedAt: now}, "h")
+		err = db.CreateSignup(ctx, org2, loc2, &auth.User{ID: id.New(id.User), OrgID: org2.ID, Name: "x", Email: "owner@example.com", Role: "owner", CreatedAt: now}, "h")
 		if ae, ok := err.(*apperr.Error); !ok || ae.Code != "email_taken" {
 			t.Fatalf("duplicate email: err = %v, want email_taken", err)
 		}
