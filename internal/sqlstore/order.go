@@ -20,7 +20,10 @@ var _ order.Store = (*DB)(nil)
 
 const orderCols = `id, org_id, location_id, number, business_date, type, table_id, status, body, version, created_at, updated_at`
 
-func scanOrder(row rowScanner) (*order.Order, error) {
+func scanOrder(row rowScanner) (*order.Order, error) { return scanOrderWith(row) }
+
+// scanOrderWith scans a check's columns followed by more.
+func scanOrderWith(row rowScanner, more ...any) (*order.Order, error) {
 	var o order.Order
 	var table sql.NullString
 	var body string
@@ -28,7 +31,7 @@ func scanOrder(row rowScanner) (*order.Order, error) {
 	var number int
 	var version int64
 	var created, updated time.Time
-	if err := row.Scan(&id, &org, &loc, &number, &date, &typ, &table, &status, &body, &version, &created, &updated); err != nil {
+	if err := row.Scan(append([]any{&id, &org, &loc, &number, &date, &typ, &table, &status, &body, &version, &created, &updated}, more...)...); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(body), &o); err != nil {
@@ -45,9 +48,82 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// loadLines reads a check's lines, in the order they were ordered, and
-// returns each one's stored body by ID (so a save writes only lines that
+// lineSep joins a check's line bodies in one column. The bodies are JSON
+// this package wrote, where a control character is always escaped, so
+// the separator cannot occur inside one.
+const lineSep = "\x1e"
+
+// linesQuery selects, for the check $2 of organization $1, its lines'
+// bodies in the order they were ordered (joined by lineSep) and, when ops,
+// its applied operations as a JSON array of [op ID, line ID]; with check,
+// the check's own columns before them. One round trip where there were
+// three, for what every change to a check reads first.
+//
+// A check to change is locked by a statement of its own before this one
+// reads its lines: on PostgreSQL a statement that waits for a row lock
+// sees the row as its holder left it, but its subqueries still see the
+// snapshot taken before the wait.
+func (db *DB) linesQuery(check, ops bool) string {
+	lines := `(SELECT group_concat(l.body, char(30) ORDER BY l.created_at, l.id) FROM order_lines l WHERE l.order_id = o.id)`
+	applied := `(SELECT json_group_array(json_array(p.op_id, p.line_id)) FROM order_ops p WHERE p.order_id = o.id)`
+	if db.engine == Postgres {
+		lines = `(SELECT string_agg(l.body, chr(30) ORDER BY l.created_at, l.id) FROM order_lines l WHERE l.order_id = o.id)`
+		applied = `(SELECT json_agg(json_build_array(p.op_id, p.line_id))::text FROM order_ops p WHERE p.order_id = o.id)`
+	}
+	if !ops {
+		applied = `NULL`
+	}
+	cols := ""
+	if check {
+		cols = `o.id, o.org_id, o.location_id, o.number, o.business_date, o.type, o.table_id, o.status, o.body, o.version, o.created_at, o.updated_at, `
+	}
+	return `SELECT ` + cols + lines + `, ` + applied + ` FROM orders o WHERE o.org_id = $1 AND o.id = $2`
+}
+
+// scanFullOrder reads a row of linesQuery(true, …) into a check, and
+// returns its lines' stored bodies by ID.
+func scanFullOrder(row rowScanner) (*order.Order, map[string]string, error) {
+	var lines, ops sql.NullString
+	o, err := scanOrderWith(row, &lines, &ops)
+	if err != nil {
+		return nil, nil, err
+	}
+	stored, err := fillLines(o, lines, ops)
+	return o, stored, err
+}
+
+// fillLines adds to o the lines and operations read by linesQuery, and
+// returns each line's stored body by ID (so a save writes only lines that
 // changed).
+func fillLines(o *order.Order, lines, ops sql.NullString) (map[string]string, error) {
+	stored := map[string]string{}
+	if lines.String != "" {
+		for body := range strings.SplitSeq(lines.String, lineSep) {
+			var l order.Line
+			if err := json.Unmarshal([]byte(body), &l); err != nil {
+				return nil, fmt.Errorf("line of %s: %w", o.ID, err)
+			}
+			o.Lines = append(o.Lines, &l)
+			stored[l.ID] = body
+		}
+	}
+	if ops.Valid {
+		var pairs [][2]string
+		if err := json.Unmarshal([]byte(ops.String), &pairs); err != nil {
+			return nil, fmt.Errorf("operations of %s: %w", o.ID, err)
+		}
+		o.Ops = make(map[string]string, len(pairs))
+		for _, p := range pairs {
+			o.Ops[p[0]] = p[1]
+		}
+	} else {
+		o.Ops = map[string]string{}
+	}
+	return stored, nil
+}
+
+// loadLines reads a check's lines, in the order they were ordered, and
+// returns each one's stored body by ID.
 func loadLines(ctx context.Context, q queryer, o *order.Order) (map[string]string, error) {
 	rows, err := q.QueryContext(ctx, `SELECT body FROM order_lines WHERE order_id = $1 ORDER BY created_at, id`, o.ID)
 	if err != nil {
@@ -72,17 +148,11 @@ func loadLines(ctx context.Context, q queryer, o *order.Order) (map[string]strin
 
 // FindOrder implements order.Store.
 func (db *DB) FindOrder(ctx context.Context, orgID, id string) (*order.Order, error) {
-	o, err := scanOrder(db.queryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE org_id = $1 AND id = $2`, orgID, id))
+	o, _, err := scanFullOrder(db.queryRow(ctx, db.linesQuery(true, false), orgID, id))
 	if err != nil {
 		return nil, notFound(err, "order")
 	}
-	st, err := db.prepared(ctx, `SELECT body FROM order_lines WHERE order_id = $1 ORDER BY created_at, id`)
-	if err != nil {
-		return nil, translate(err)
-	}
-	if _, err := loadLines(ctx, stmtQueryer{st}, o); err != nil {
-		return nil, translate(err)
-	}
+	o.Ops = nil
 	return o, nil
 }
 
@@ -179,14 +249,12 @@ func (tx *Tx) lockOrder(ctx context.Context, db *DB, orgID, id string) (lockedOr
 	if err != nil {
 		return lockedOrder{}, notFound(err, "order")
 	}
-	stored, err := loadLines(ctx, tx, o)
-	if err != nil {
+	var lines, ops sql.NullString
+	if err := tx.QueryRowContext(ctx, db.linesQuery(false, true), orgID, id).Scan(&lines, &ops); err != nil {
 		return lockedOrder{}, err
 	}
-	if o.Ops, err = loadOps(ctx, tx, orgID, id); err != nil {
-		return lockedOrder{}, err
-	}
-	return lockedOrder{o, stored}, nil
+	stored, err := fillLines(o, lines, ops)
+	return lockedOrder{o, stored}, err
 }
 
 // loadOps reads the operations applied to one of org's checks: op ID →
