@@ -42,6 +42,7 @@ import (
 
 type fridayConfig struct {
 	restaurants, ipads, screens, nodes, rounds, menuEvery, dialConc int
+	perLocation                                                     int // screens per location; 0: all on the busy ones
 	duration, warmup, settle                                        time.Duration
 }
 
@@ -74,6 +75,9 @@ func setupFriday(fs *flag.FlagSet, c *common) runFunc {
 	fs.IntVar(&cfg.restaurants, "restaurants", 16, "restaurants, each its own organization and location")
 	fs.IntVar(&cfg.ipads, "ipads", 4, "iPads per restaurant, each a closed loop of flows (at most 9: pairing is rate limited per address)")
 	fs.IntVar(&cfg.screens, "screens", 0, "idle kitchen screens (WebSockets) spread over the restaurants' locations and the nodes, for the fan-out")
+	fs.IntVar(&cfg.perLocation, "screens-per-location", 0, "place the screens this many to a location, as a platform's are: the busy\n"+
+		"restaurants' locations get this many (their bumping screen and idle ones), the rest go to quiet locations\n"+
+		"added to the same organizations, where nothing happens; 0 spreads every idle screen over the busy locations")
 	fs.BoolVar(&allEvents, "all-events", false, "screens take every event of their location (types= unset), not just tickets as /kds does")
 	fs.IntVar(&cfg.nodes, "nodes", 1, "server processes on one database: 1, or several joined by a throwaway redis-server (needs -database-url)")
 	fs.IntVar(&cfg.rounds, "rounds", 3, "measured rounds on the same servers; medians are reported")
@@ -95,6 +99,8 @@ type fridayResult struct {
 	Restaurants int           `json:"restaurants"`
 	IPads       int           `json:"ipads_per_restaurant"`
 	Screens     int           `json:"idle_screens_requested"`
+	PerLocation int           `json:"screens_per_location,omitempty"`
+	Quiet       int           `json:"quiet_locations,omitempty"`
 	Connected   int           `json:"screens_connected"` // idle + kitchen screens
 	DialFailed  int           `json:"screens_failed"`
 	SetupS      float64       `json:"setup_s"`
@@ -152,6 +158,8 @@ type restaurant struct {
 	idx       int
 	xff       string
 	loc       string
+	owner     string   // the owner's token: quiet locations and their screens
+	quiet     []string // locations with screens and no service (-screens-per-location)
 	manager   string   // manager's staff token: kitchen screen, bumps, the drawer
 	staff     []string // one server's token per iPad
 	drawer    string
@@ -279,7 +287,7 @@ func runFriday(ctx context.Context, c *common, cfg fridayConfig) (*fridayResult,
 		return nil, errors.New("-nodes > 1 needs -database-url: several nodes share one PostgreSQL")
 	}
 	res := &fridayResult{Engine: "sqlite", Nodes: cfg.nodes, Redis: cfg.nodes > 1, CPUs: runtime.NumCPU(), LoadAvg: readLoadAvg(),
-		Restaurants: cfg.restaurants, IPads: cfg.ipads, Screens: cfg.screens}
+		Restaurants: cfg.restaurants, IPads: cfg.ipads, Screens: cfg.screens, PerLocation: cfg.perLocation}
 	if c.databaseURL != "" {
 		res.Engine = "postgres"
 	}
@@ -337,7 +345,7 @@ func runFriday(ctx context.Context, c *common, cfg fridayConfig) (*fridayResult,
 	for i, r := range rs {
 		h := NewHistogram()
 		bumpH = append(bumpH, h)
-		k, err := dialScreen(ctx, fl.url(i+1), r, fo, true, measuring, h, errs)
+		k, err := dialScreen(ctx, fl.url(i+1), r, screenAt{r.loc, r.manager, true}, fo, measuring, h, errs)
 		if err != nil {
 			return nil, fmt.Errorf("kitchen screen %d: %w", i+1, err)
 		}
@@ -350,6 +358,14 @@ func runFriday(ctx context.Context, c *common, cfg fridayConfig) (*fridayResult,
 	}()
 
 	// Idle screens.
+	if cfg.perLocation > 0 {
+		n, err := addQuietLocations(ctx, fl, rs, cfg)
+		if err != nil {
+			return nil, err
+		}
+		res.Quiet = n
+		c.printf("quiet locations: %d added to the organizations, %d screens each\n", n, cfg.perLocation)
+	}
 	idle, failed := dialIdleScreens(ctx, c, fl, rs, cfg, fo)
 	defer func() {
 		var wg sync.WaitGroup
@@ -885,7 +901,7 @@ func setUpRestaurant(ctx context.Context, base string, idx, ipads int) (*restaur
 		return nil, err
 	}
 	owner := su.AccessToken
-	r.loc = su.Location.ID
+	r.loc, r.owner = su.Location.ID, owner
 	var obj struct {
 		ID       string `json:"id"`
 		Variants []struct {
@@ -1102,24 +1118,35 @@ var screenSeq atomic.Int64
 // the kitchen display asked for tickets only (-all-events).
 var allEvents bool
 
-// dialScreen connects a screen on r's location; a kitchen screen also
-// bumps every ticket it is shown, timing each bump into bump.
-func dialScreen(ctx context.Context, base string, r *restaurant, fo *fanout, kitchen bool, measuring *atomic.Bool, bump *Histogram,
+// screenAt is where a screen is: a location of r's, the token it
+// connects with, and whether the location is the busy one (its screens are
+// timed).
+type screenAt struct {
+	loc, token string
+	busy       bool
+}
+
+// dialScreen connects a screen of r's at where; with bump set it is a
+// kitchen screen, which bumps every ticket it is shown, timing each bump.
+func dialScreen(ctx context.Context, base string, r *restaurant, where screenAt, fo *fanout, measuring *atomic.Bool, bump *Histogram,
 	errs *errCounter) (*wsClientF, error) {
+	kitchen := bump != nil
 	// As the kitchen display (/kds) does: its location's tickets only.
-	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/api/v1/ws?location_id=" + r.loc + "&types=ticket."
+	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/api/v1/ws?location_id=" + where.loc + "&types=ticket."
 	if allEvents {
-		wsURL = "ws" + strings.TrimPrefix(base, "http") + "/api/v1/ws?location_id=" + r.loc
+		wsURL = "ws" + strings.TrimPrefix(base, "http") + "/api/v1/ws?location_id=" + where.loc
 	}
 	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	conn, _, err := websocket.Dial(dctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + r.manager},
+	conn, _, err := websocket.Dial(dctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + where.token},
 		"X-Forwarded-For": {r.xff}}, CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		return nil, err
 	}
 	conn.SetReadLimit(8 << 20)
-	r.screens.Add(1)
+	if where.busy {
+		r.screens.Add(1)
+	}
 	n := int(screenSeq.Add(1))
 	var tickets chan string
 	if kitchen {
@@ -1167,15 +1194,91 @@ func dialScreen(ctx context.Context, base string, r *restaurant, fo *fanout, kit
 	return &wsClientF{conn: conn}, nil
 }
 
-// dialIdleScreens connects -screens idle screens, restaurant and node in
-// turn, dialConc at a time.
+// addQuietLocations adds to the restaurants' organizations, in turn, the
+// locations the screens that do not fit on the busy ones at
+// -screens-per-location need, and returns how many it added.
+func addQuietLocations(ctx context.Context, fl *fleet, rs []*restaurant, cfg fridayConfig) (int, error) {
+	rest := cfg.screens - (cfg.perLocation-1)*len(rs)
+	if rest <= 0 {
+		return 0, nil
+	}
+	n := (rest + cfg.perLocation - 1) / cfg.perLocation
+	ectx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, r := range rs {
+		wg.Go(func() {
+			hc := &http.Client{Timeout: 60 * time.Second}
+			for j := i; j < n && ectx.Err() == nil; j += len(rs) {
+				body, _ := json.Marshal(map[string]string{"name": fmt.Sprintf("Quiet site %d", j+1)})
+				status, b, err := r.post(ectx, hc, fl.url(j)+"/api/v1/locations", r.owner, body)
+				if err == nil && status != http.StatusCreated {
+					err = fmt.Errorf("status %d: %s", status, truncate(string(b), 200))
+				}
+				var loc struct {
+					ID string `json:"id"`
+				}
+				if err == nil {
+					err = json.Unmarshal(b, &loc)
+				}
+				if err != nil {
+					cancel(fmt.Errorf("quiet location %d: %w", j+1, err))
+					return
+				}
+				mu.Lock()
+				r.quiet = append(r.quiet, loc.ID)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return n, context.Cause(ectx)
+}
+
+// screenPlaces lists where the idle screens go: spread over the busy
+// locations in turn or, with -screens-per-location, that many to each
+// location, the busy ones first.
+func screenPlaces(rs []*restaurant, cfg fridayConfig) ([]*restaurant, []screenAt) {
+	var owners []*restaurant
+	var places []screenAt
+	add := func(r *restaurant, at screenAt) {
+		if len(places) < cfg.screens {
+			owners, places = append(owners, r), append(places, at)
+		}
+	}
+	if cfg.perLocation == 0 {
+		for i := range cfg.screens {
+			r := rs[i%len(rs)]
+			add(r, screenAt{r.loc, r.manager, true})
+		}
+		return owners, places
+	}
+	for range cfg.perLocation - 1 { // beside each busy location's kitchen screen
+		for _, r := range rs {
+			add(r, screenAt{r.loc, r.manager, true})
+		}
+	}
+	for _, r := range rs {
+		for _, q := range r.quiet {
+			for range cfg.perLocation {
+				add(r, screenAt{q, r.owner, false})
+			}
+		}
+	}
+	return owners, places
+}
+
+// dialIdleScreens connects -screens idle screens, node in turn, dialConc
+// at a time.
 func dialIdleScreens(ctx context.Context, c *common, fl *fleet, rs []*restaurant, cfg fridayConfig, fo *fanout) ([]*wsClientF, int) {
+	owners, places := screenPlaces(rs, cfg)
 	var mu sync.Mutex
 	var out []*wsClientF
 	failed := 0
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for range max(1, min(cfg.dialConc, cfg.screens)) {
+	for range max(1, min(cfg.dialConc, len(places))) {
 		wg.Go(func() {
 			for i := range jobs {
 				var s *wsClientF
@@ -1184,7 +1287,7 @@ func dialIdleScreens(ctx context.Context, c *common, fl *fleet, rs []*restaurant
 					if attempt > 0 {
 						time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
 					}
-					if s, err = dialScreen(ctx, fl.url(i), rs[i%len(rs)], fo, false, nil, nil, nil); err == nil {
+					if s, err = dialScreen(ctx, fl.url(i), owners[i], places[i], fo, nil, nil, nil); err == nil {
 						break
 					}
 				}
@@ -1199,7 +1302,7 @@ func dialIdleScreens(ctx context.Context, c *common, fl *fleet, rs []*restaurant
 		})
 	}
 	last := time.Now()
-	for i := range cfg.screens {
+	for i := range places {
 		if ctx.Err() != nil {
 			break
 		}

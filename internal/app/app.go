@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -121,6 +122,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		a.idem.Lease = cfg.IdempotencyLease
 	}
 	a.dispatcher = event.NewDispatcher(db, hub, logger)
+	registerDispatchMetrics(reg, &a.dispatcher.Stats)
 	db.OnCommit = a.dispatcher.Notify
 	var shared httpapi.SharedRates
 	if cfg.RedisURL != "" {
@@ -348,4 +350,18 @@ func verifyStripeWebhook(payload []byte, signature, secret string, now time.Time
 	}
 	return payment.WebhookEvent{ID: e.ID, Type: e.Type, PaymentID: e.Metadata["fynlo_payment_id"], Ref: e.PaymentIntentID,
 		Status: e.Status, Failure: e.Failure, RefundID: e.Metadata["fynlo_refund_id"], RefundStatus: e.RefundStatus}, nil
+}
+
+// registerDispatchMetrics exports how events reach this node's screens.
+func registerDispatchMetrics(reg prometheus.Registerer, st *event.DispatchStats) {
+	counter := func(name, help string, v *atomic.Uint64) prometheus.CounterFunc {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v.Load()) })
+	}
+	reg.MustRegister(
+		counter("fynlo_dispatch_events_carried_total", "Events published from the commit notice that brought them (no read of the log).", &st.Carried),
+		counter("fynlo_dispatch_events_read_total", "Events published after reading them back from the log.", &st.Read),
+		counter("fynlo_dispatch_log_reads_total", "Reads of the event log by the dispatcher.", &st.Reads),
+		counter("fynlo_dispatch_notices_held_total", "Notices held for an earlier one of their organization that had not arrived.", &st.Held),
+		counter("fynlo_dispatch_gap_timeouts_total", "Held notices whose gap was filled from the log after the wait (a notice lost or late).", &st.GapTimeouts),
+	)
 }

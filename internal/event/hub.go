@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -170,6 +171,18 @@ type Dispatcher struct {
 	catchUp bool
 	// OnPublish, when set, is called with each batch after it reached the hub.
 	OnPublish func([]Event)
+	// Stats counts how the events got to the hub.
+	Stats DispatchStats
+}
+
+// DispatchStats counts a dispatcher's work, for monitoring: on a healthy
+// cluster nearly every event is Carried, and Reads stay few.
+type DispatchStats struct {
+	Carried     atomic.Uint64 // events published from the notice that brought them
+	Read        atomic.Uint64 // events published after reading them from the log
+	Reads       atomic.Uint64 // reads of the log
+	Held        atomic.Uint64 // notices held for an earlier one that was missing
+	GapTimeouts atomic.Uint64 // holds that ended in a read of the log: a notice lost, or later than GapWait
 }
 
 // Heads is a Log that can say, for every organization, its latest
@@ -283,8 +296,10 @@ func (d *Dispatcher) hold(n Notice, last int64) bool {
 	since, waiting := d.gapSince[n.OrgID]
 	if !waiting {
 		d.gapSince[n.OrgID] = time.Now()
+		d.Stats.Held.Add(1)
 		time.AfterFunc(GapWait, d.poke)
 	} else if time.Since(since) >= GapWait {
+		d.Stats.GapTimeouts.Add(1)
 		return false
 	}
 	d.mu.Lock()
@@ -319,6 +334,7 @@ func (d *Dispatcher) publish(ctx context.Context, n Notice) {
 		// The notice brought its events and none is missing before them:
 		// no need to read them back.
 		events := n.Events[last+1-n.FirstSeq:]
+		d.Stats.Carried.Add(uint64(len(events)))
 		d.hub.Publish(events)
 		if d.OnPublish != nil {
 			d.OnPublish(events)
@@ -327,6 +343,7 @@ func (d *Dispatcher) publish(ctx context.Context, n Notice) {
 		return
 	}
 	for last < upTo {
+		d.Stats.Reads.Add(1)
 		events, err := d.log.EventsAfter(ctx, org, last, "", publishPage)
 		if err != nil {
 			d.logger.Error("event dispatch: read log", "org", org, "after", last, "err", err)
@@ -338,6 +355,7 @@ func (d *Dispatcher) publish(ctx context.Context, n Notice) {
 		if len(events) == 0 {
 			break
 		}
+		d.Stats.Read.Add(uint64(len(events)))
 		d.hub.Publish(events)
 		if d.OnPublish != nil {
 			d.OnPublish(events)
