@@ -48,8 +48,7 @@ func translate(err error) error {
 		case "23514", "23502", "22001": // check, not null, string too long
 			return &apperr.Error{Kind: apperr.Invalid, Code: "invalid", Detail: "the value is not allowed", Err: err}
 		case "22021", "22P05": // a NUL (or untranslatable) character: PostgreSQL text cannot hold it
-			return &apperr.Error{Kind: apperr.Invalid, Code: "invalid_character",
-				Detail: "a value holds a character that cannot be stored (NUL)", Err: err}
+			return refuseNUL(err)
 		case "40001", "40P01": // serialization failure, deadlock
 			return &apperr.Error{Kind: apperr.Conflict, Code: "retry", Detail: "the request clashed with another; retry it", Err: err}
 		}
@@ -103,4 +102,10 @@ func unreachable(err error) bool {
 	var netErr *net.OpError
 	return errors.As(err, &connErr) || errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, pgconn.ErrConnClosed) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// refuseNUL refuses a value with a NUL character, which PostgreSQL's text
+// cannot hold; SQLite is held to the same.
+func refuseNUL(err error) *apperr.Error {
+	return &apperr.Error{Kind: apperr.Invalid, Code: "invalid_character", Detail: "a value holds a character that cannot be stored (NUL)", Err: err}
 }

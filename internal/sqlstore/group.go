@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
 
 	"github.com/fynlo/fynlo/internal/apperr"
@@ -232,7 +233,14 @@ func (tx *Tx) shared(ctx context.Context) context.Context {
 }
 
 // ExecContext runs a write through its prepared statement when it has one.
+// A write holding a NUL character is refused on both engines alike:
+// PostgreSQL's text cannot store one, and SQLite would.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	for _, a := range args {
+		if s, ok := a.(string); ok && strings.IndexByte(s, 0) >= 0 {
+			return nil, refuseNUL(nil)
+		}
+	}
 	ctx = tx.shared(ctx)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
 	"database/sql"
 	"os"
 	"path/filepath"
@@ -472,5 +473,31 @@ func TestMigrateLocationCheckSettings(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
 		dsn := testenv.Postgres(t)
 		run(t, sqlstore.Postgres, "pgx", dsn, dsn)
+	})
+}
+
+// TestNULRefusedOnBothEngines: PostgreSQL's text cannot hold a NUL
+// character, so a write holding one is refused with invalid_character on
+// SQLite too, and writes nothing.
+func TestNULRefusedOnBothEngines(t *testing.T) {
+	engines(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		org, _, _ := signup(t, db, "nul@example.com")
+		before, err := db.LastSeq(ctx, org.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, _ := tenant.NewLocation(org, tenant.LocationInput{Name: "Soho\x00Yard"}, now)
+		err = db.CreateLocation(ctx, l)
+		var ae *apperr.Error
+		if !errors.As(err, &ae) || ae.Kind != apperr.Invalid || ae.Code != "invalid_character" {
+			t.Fatalf("a name with NUL: err = %v, want invalid_character", err)
+		}
+		if _, err := db.FindLocationByID(ctx, org.ID, l.ID); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("the refused location was stored: %v", err)
+		}
+		if after, _ := db.LastSeq(ctx, org.ID); after != before {
+			t.Fatalf("the refused write appended events: seq %d → %d", before, after)
+		}
 	})
 }
