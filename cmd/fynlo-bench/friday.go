@@ -43,6 +43,7 @@ import (
 type fridayConfig struct {
 	restaurants, ipads, screens, nodes, rounds, menuEvery, dialConc int
 	perLocation                                                     int // screens per location; 0: all on the busy ones
+	noRedis                                                         bool
 	duration, warmup, settle                                        time.Duration
 }
 
@@ -78,6 +79,9 @@ func setupFriday(fs *flag.FlagSet, c *common) runFunc {
 	fs.IntVar(&cfg.perLocation, "screens-per-location", 0, "place the screens this many to a location, as a platform's are: the busy\n"+
 		"restaurants' locations get this many (their bumping screen and idle ones), the rest go to quiet locations\n"+
 		"added to the same organizations, where nothing happens; 0 spreads every idle screen over the busy locations")
+	fs.BoolVar(&cfg.noRedis, "no-redis", false, "with -nodes > 1, start the nodes without Redis, not told of each other's commits: a screen\n"+
+		"then sees another node's events only when its own node next writes for that organization and\n"+
+		"reads the gap from the log. Against the same nodes joined, this measures what coordination costs")
 	fs.BoolVar(&allEvents, "all-events", false, "screens take every event of their location (types= unset), not just tickets as /kds does")
 	fs.IntVar(&cfg.nodes, "nodes", 1, "server processes on one database: 1, or several joined by a throwaway redis-server (needs -database-url)")
 	fs.IntVar(&cfg.rounds, "rounds", 3, "measured rounds on the same servers; medians are reported")
@@ -205,7 +209,7 @@ func (f *fleet) stop() {
 
 // startFleet starts the nodes: the first alone (it migrates and writes the
 // shared keys), then the others.
-func startFleet(ctx context.Context, c *common, nodes int) (*fleet, error) {
+func startFleet(ctx context.Context, c *common, nodes int, joined bool) (*fleet, error) {
 	bin, err := findServerBin(c.serverBin)
 	if err != nil {
 		return nil, err
@@ -222,7 +226,7 @@ func startFleet(ctx context.Context, c *common, nodes int) (*fleet, error) {
 	if c.databaseURL != "" {
 		env = append(env, "FYNLO_DATABASE_URL="+c.databaseURL)
 	}
-	if nodes > 1 {
+	if joined {
 		url, err := f.startRedis()
 		if err != nil {
 			f.stop()
@@ -286,7 +290,7 @@ func runFriday(ctx context.Context, c *common, cfg fridayConfig) (*fridayResult,
 	if cfg.nodes > 1 && c.databaseURL == "" {
 		return nil, errors.New("-nodes > 1 needs -database-url: several nodes share one PostgreSQL")
 	}
-	res := &fridayResult{Engine: "sqlite", Nodes: cfg.nodes, Redis: cfg.nodes > 1, CPUs: runtime.NumCPU(), LoadAvg: readLoadAvg(),
+	res := &fridayResult{Engine: "sqlite", Nodes: cfg.nodes, Redis: cfg.nodes > 1 && !cfg.noRedis, CPUs: runtime.NumCPU(), LoadAvg: readLoadAvg(),
 		Restaurants: cfg.restaurants, IPads: cfg.ipads, Screens: cfg.screens, PerLocation: cfg.perLocation}
 	if c.databaseURL != "" {
 		res.Engine = "postgres"
@@ -297,7 +301,7 @@ func runFriday(ctx context.Context, c *common, cfg fridayConfig) (*fridayResult,
 	if err != nil {
 		c.printf("warning: could not raise RLIMIT_NOFILE: %v\n", err)
 	}
-	fl, err := startFleet(ctx, c, cfg.nodes)
+	fl, err := startFleet(ctx, c, cfg.nodes, res.Redis)
 	if err != nil {
 		return nil, err
 	}
