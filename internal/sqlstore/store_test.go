@@ -2,8 +2,8 @@ package sqlstore_test
 
 import (
 	"context"
-	"errors"
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
