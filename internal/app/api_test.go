@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -349,4 +350,62 @@ func TestOperationalEndpoints(t *testing.T) {
 		}
 	}
 	_ = fmt.Sprint()
+}
+
+// TestMetricsAreNotPublic: without FYNLO_METRICS_TOKEN, /metrics answers
+// this machine and private networks, never a request through a proxy or
+// from a public address; with it, only a scraper presenting the token.
+func TestMetricsAreNotPublic(t *testing.T) {
+	get := func(s *server, remote, token string, header ...string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		req.RemoteAddr = remote
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		rec := httptest.NewRecorder()
+		s.app.API.ServeHTTP(rec, req)
+		return rec
+	}
+	open := start(t, testConfig(t, ""))
+	for _, c := range []struct {
+		remote string
+		header []string
+		want   int
+	}{
+		{"127.0.0.1:5000", nil, 200},
+		{"[::1]:5000", nil, 200},
+		{"10.1.2.3:5000", nil, 200},
+		{"192.168.0.9:5000", nil, 200},
+		{"203.0.113.7:5000", nil, 403},
+		{"[2001:db8::1]:5000", nil, 403},
+		{"10.1.2.3:5000", []string{"X-Forwarded-For", "203.0.113.7"}, 403}, // a load balancer passing on a stranger
+		{"127.0.0.1:5000", []string{"Forwarded", "for=203.0.113.7"}, 403},
+	} {
+		rec := get(open, c.remote, "", c.header...)
+		if rec.Code != c.want || (c.want == 200) != strings.Contains(rec.Body.String(), "fynlo_dispatch_events_carried_total") {
+			t.Errorf("/metrics from %s %v: %d, want %d", c.remote, c.header, rec.Code, c.want)
+		}
+		if c.want == 403 && !strings.Contains(rec.Body.String(), `"metrics_private"`) {
+			t.Errorf("/metrics refusal is not a problem: %s", rec.Body)
+		}
+	}
+
+	cfg := testConfig(t, "")
+	cfg.MetricsToken = "scrape-me-7d1f"
+	guarded := start(t, cfg)
+	for _, c := range []struct {
+		remote, token string
+		want          int
+	}{
+		{"127.0.0.1:5000", "", 401},
+		{"127.0.0.1:5000", "scrape-me", 401},
+		{"203.0.113.7:5000", "scrape-me-7d1f", 200},
+	} {
+		if rec := get(guarded, c.remote, c.token); rec.Code != c.want {
+			t.Errorf("/metrics with token %q from %s: %d, want %d", c.token, c.remote, rec.Code, c.want)
+		}
+	}
 }

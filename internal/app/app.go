@@ -180,7 +180,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		}, ApplePay: walletSvc, Wallet: walletSvc})
 	a.Payments, a.Sandbox, a.Wallet = payments, sandbox, walletSvc
 	a.API = httpapi.New(httpapi.Config{Version: Version, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
-		TrustProxyHeaders: cfg.TrustProxy, PlatformAdmins: cfg.PlatformAdmins, PublicURL: cfg.PublicURL}, httpapi.Deps{SandboxBank: sandbox,
+		TrustProxyHeaders: cfg.TrustProxy, PlatformAdmins: cfg.PlatformAdmins, PublicURL: cfg.PublicURL, MetricsToken: cfg.MetricsToken}, httpapi.Deps{SandboxBank: sandbox,
 		Logger: logger, Auth: authSvc, Tenants: tenants, Audit: audit.NewService(db), Menu: menuSvc, Orders: orders, Kitchen: kitchenSvc, Payments: payments, Cash: cashSvc, Idempotency: a.idem,
 		Events: db, Hub: hub, Ready: a.ready, Registry: reg, SharedRates: shared,
 		Wallet: walletSvc,

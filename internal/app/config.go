@@ -32,6 +32,7 @@ type Config struct {
 	ShutdownTimeout  time.Duration // FYNLO_SHUTDOWN_TIMEOUT
 	AutoMigrate      bool          // FYNLO_AUTO_MIGRATE
 	SMTPURL          string        // FYNLO_SMTP_URL
+	MetricsToken     string        // FYNLO_METRICS_TOKEN
 	Demo             bool          // FYNLO_DEMO
 	PlatformAdmins   []string      // FYNLO_PLATFORM_ADMINS
 	StripeAPIBase    string        // FYNLO_STRIPE_API_BASE
@@ -90,6 +91,7 @@ var settings = []setting{
 	{"open-banking-expiry", "FYNLO_OPEN_BANKING_EXPIRY", "15m", "how long an open-banking QR code waits for the guest to approve before it expires and the POS offers card"},
 	{"idempotency-lease", "FYNLO_IDEMPOTENCY_LEASE", "30s", "how long a request holds its Idempotency-Key without renewing it (it renews every third of this while it runs): after a crash, a retry waits at most this long"},
 	{"apple-pay-roots", "FYNLO_APPLE_PAY_ROOTS", "", "PEM file of the roots Apple Pay token signatures must chain to; empty for Apple Root CA - G3 (built in)"},
+	{"metrics-token", "FYNLO_METRICS_TOKEN", "", "bearer token a scraper must send to read /metrics; empty: /metrics answers only requests from this machine or a private network that came through no proxy"},
 	{"smtp-url", "FYNLO_SMTP_URL", "", "smtp://user:password@host:port?from=address for outgoing mail (password resets); empty logs mail instead"},
 }
 
@@ -133,7 +135,7 @@ func ParseConfigFlags(fs *flag.FlagSet, args []string, getenv func(string) strin
 
 	var errs []error
 	bad := func(n, why string) { errs = append(errs, fmt.Errorf("-%s / %s: %s", n, envOf(n), why)) }
-	c := Config{Addr: get("addr"), DataDir: get("data-dir"), DatabaseURL: get("database-url"), KeysDir: get("keys-dir"), SMTPURL: get("smtp-url"),
+	c := Config{Addr: get("addr"), DataDir: get("data-dir"), DatabaseURL: get("database-url"), KeysDir: get("keys-dir"), SMTPURL: get("smtp-url"), MetricsToken: get("metrics-token"),
 		StripeAPIBase: get("stripe-api-base"), PublicURL: get("public-url"), RedisURL: get("redis-url"), ApplePayRoots: get("apple-pay-roots")}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
 		bad("redis-url", "must be a redis://, rediss:// or unix:// URL")

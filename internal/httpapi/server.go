@@ -45,6 +45,10 @@ type Config struct {
 	// it (the sandbox bank's QR links); empty: the address each request
 	// came to.
 	PublicURL string
+	// MetricsToken, when set, is the bearer token /metrics requires;
+	// empty, /metrics answers only requests from this machine or a
+	// private network that came through no proxy.
+	MetricsToken string
 }
 
 // Deps are the services the API calls.
@@ -174,7 +178,7 @@ func New(cfg Config, d Deps) *Server {
 	s.routeSandboxBank(mux)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.guardMetrics(cfg.MetricsToken, promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /docs", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", web.DocsContentType)
 		w.Header().Set("Content-Security-Policy", web.DocsCSP())
