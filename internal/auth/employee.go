@@ -194,6 +194,11 @@ func (e *Employee) worksAt(locationID string) bool {
 	return false
 }
 
+// Sees reports whether p may see e: staff see the employees who work at
+// their location (the event feed asks, for employees of several
+// locations, whose events belong to no one location).
+func (p Principal) Sees(e *Employee) bool { return visible(p, e) == nil }
+
 // visible refuses, as not found, an employee p may not see: staff see the
 // employees who work at their location.
 func visible(p Principal, e *Employee) error {

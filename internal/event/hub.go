@@ -38,8 +38,7 @@ func NewHub() *Hub { return &Hub{subs: make(map[string]map[*Subscription]struct{
 type Subscription struct {
 	hub        *Hub
 	orgID      string
-	locationID string
-	types      []string // event type prefixes wanted; none: all
+	filter     Filter
 	c          chan *Frame
 	dropped    chan struct{}
 	once       sync.Once
@@ -64,12 +63,33 @@ func (s *Subscription) Close() {
 	s.hub.mu.Unlock()
 }
 
-// Subscribe registers a subscriber to orgID's events; a non-empty locationID
-// keeps only that location's events and organization-wide ones, and types,
-// when given, only events whose type starts with one of them ("ticket."):
-// a kitchen screen is not sent every payment of a busy restaurant.
-func (h *Hub) Subscribe(orgID, locationID string, types ...string) *Subscription {
-	s := &Subscription{hub: h, orgID: orgID, locationID: locationID, types: types,
+// Filter narrows a feed of an organization's events.
+type Filter struct {
+	// LocationID keeps that location's events and organization-wide ones;
+	// "" keeps every location's.
+	LocationID string
+	// Types keeps only events whose type starts with one of these
+	// ("ticket."): a kitchen screen is not sent every payment of a busy
+	// restaurant. None keeps every type.
+	Types []string
+	// Hidden withholds events whose type starts with one of these: what
+	// the reader's role may not see (a server is not sent colleagues'
+	// wages).
+	Hidden []string
+	// Check, when set, has the last word on each event the rest keeps:
+	// for the few whose audience their data decides (an employee of
+	// several locations is seen by those locations' staff only).
+	Check func(Event) bool
+}
+
+// Keeps reports whether e belongs in the feed.
+func (f Filter) Keeps(e Event) bool {
+	return Matches(e, f.LocationID) && Wants(f.Types, e.Type) && !prefixed(f.Hidden, e.Type) && (f.Check == nil || f.Check(e))
+}
+
+// Subscribe registers a subscriber to orgID's events that f keeps.
+func (h *Hub) Subscribe(orgID string, f Filter) *Subscription {
+	s := &Subscription{hub: h, orgID: orgID, filter: f,
 		c: make(chan *Frame, SubscriptionBuffer), dropped: make(chan struct{})}
 	h.mu.Lock()
 	m := h.subs[orgID]
@@ -122,7 +142,7 @@ func (h *Hub) Publish(events []Event) {
 	defer h.mu.Unlock()
 	for s := range h.subs[events[0].OrgID] {
 		for _, f := range frames {
-			if !Matches(f.Event, s.locationID) || !Wants(s.types, f.Type) {
+			if !s.filter.Keeps(f.Event) {
 				continue
 			}
 			select {
@@ -137,10 +157,12 @@ func (h *Hub) Publish(events []Event) {
 // Wants reports whether an event of type typ belongs in a feed filtered to
 // the type prefixes types (none: every type).
 func Wants(types []string, typ string) bool {
-	if len(types) == 0 {
-		return true
-	}
-	for _, p := range types {
+	return len(types) == 0 || prefixed(types, typ)
+}
+
+// prefixed reports whether typ starts with one of prefixes.
+func prefixed(prefixes []string, typ string) bool {
+	for _, p := range prefixes {
 		if strings.HasPrefix(typ, p) {
 			return true
 		}

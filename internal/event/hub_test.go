@@ -77,9 +77,9 @@ func TestDispatcherPublishesInOrderOnce(t *testing.T) {
 	log := &memLog{events: map[string][]Event{}}
 	log.append("org_a", 5) // history before this process started
 	hub := NewHub()
-	sub := hub.Subscribe("org_a", "")
+	sub := hub.Subscribe("org_a", Filter{})
 	defer sub.Close()
-	other := hub.Subscribe("org_b", "")
+	other := hub.Subscribe("org_b", Filter{})
 	defer other.Close()
 	d := NewDispatcher(log, hub, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -119,7 +119,7 @@ func TestDispatcherPublishesInOrderOnce(t *testing.T) {
 
 func TestSlowSubscriberIsDropped(t *testing.T) {
 	hub := NewHub()
-	sub := hub.Subscribe("org", "loc_1")
+	sub := hub.Subscribe("org", Filter{LocationID: "loc_1"})
 	defer sub.Close()
 	for i := range SubscriptionBuffer + 1 {
 		hub.Publish([]Event{{OrgID: "org", Seq: int64(i + 1), LocationID: "loc_1"}})
@@ -130,7 +130,7 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 		t.Fatal("a subscriber over its buffer was not dropped")
 	}
 	// Events of other locations never count against the buffer.
-	s2 := hub.Subscribe("org", "loc_2")
+	s2 := hub.Subscribe("org", Filter{LocationID: "loc_2"})
 	defer s2.Close()
 	hub.Publish([]Event{{OrgID: "org", Seq: 1, LocationID: "loc_1"}})
 	if len(s2.C()) != 0 {
@@ -148,7 +148,7 @@ func TestDispatcherNewOrganizationOutOfOrder(t *testing.T) {
 	log := &memLog{events: map[string][]Event{}}
 	hub := NewHub()
 	d := NewDispatcher(log, hub, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	sub := hub.Subscribe("org_new", "")
+	sub := hub.Subscribe("org_new", Filter{})
 	defer sub.Close()
 	first, second := log.append("org_new", 3), log.append("org_new", 3)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -175,7 +175,7 @@ func TestDispatcherCatchUp(t *testing.T) {
 	log.append("org_a", 2)
 	hub := NewHub()
 	d := NewDispatcher(log, hub, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	sub := hub.Subscribe("org_a", "")
+	sub := hub.Subscribe("org_a", Filter{})
 	defer sub.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -219,7 +219,7 @@ func TestDispatcherUsesCarriedEvents(t *testing.T) {
 	log := &memLog{events: map[string][]Event{}}
 	log.append("org_a", 4) // history
 	hub := NewHub()
-	sub := hub.Subscribe("org_a", "")
+	sub := hub.Subscribe("org_a", Filter{})
 	defer sub.Close()
 	d := NewDispatcher(log, hub, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -295,5 +295,32 @@ func TestNoticeMerge(t *testing.T) {
 		if !c.complete && m.Events != nil {
 			t.Errorf("%s: kept %d events of an incomplete span", c.name, len(m.Events))
 		}
+	}
+}
+
+func TestFilterKeeps(t *testing.T) {
+	f := Filter{LocationID: "loc_1", Types: []string{"ticket.", "employee."}, Hidden: []string{"employee."},
+		Check: func(e Event) bool { return e.SubjectID != "tkt_secret" }}
+	for _, c := range []struct {
+		e    Event
+		want bool
+	}{
+		{Event{Type: "ticket.created", LocationID: "loc_1"}, true},
+		{Event{Type: "ticket.created"}, true}, // the organization's
+		{Event{Type: "ticket.created", LocationID: "loc_2"}, false},
+		{Event{Type: "order.created", LocationID: "loc_1"}, false},    // not asked for
+		{Event{Type: "employee.created", LocationID: "loc_1"}, false}, // asked for, withheld
+		{Event{Type: "ticket.updated", LocationID: "loc_1", SubjectID: "tkt_secret"}, false},
+	} {
+		if got := f.Keeps(c.e); got != c.want {
+			t.Errorf("Keeps(%+v) = %v, want %v", c.e, got, c.want)
+		}
+	}
+	hub := NewHub()
+	sub := hub.Subscribe("org", f)
+	defer sub.Close()
+	hub.Publish([]Event{{OrgID: "org", Seq: 1, Type: "employee.updated", LocationID: "loc_1"}, {OrgID: "org", Seq: 2, Type: "ticket.created", LocationID: "loc_1"}})
+	if got := <-sub.C(); got.Seq != 2 || len(sub.C()) != 0 {
+		t.Fatalf("subscriber got seq %d (and %d more), want only 2", got.Seq, len(sub.C()))
 	}
 }

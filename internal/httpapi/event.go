@@ -40,7 +40,11 @@ func (s *Server) routeEvents() {
 			"it sends every event after that sequence number, in order and exactly once, then new ones as they commit. " +
 			"Authenticate it with the Authorization header or, from a browser, ?access_token=. " +
 			"Narrow it with location_id= (that location's events and the organization's) and types= (comma-separated type " +
-			"prefixes, e.g. types=ticket.,station. for a kitchen screen, which then is not sent every payment).",
+			"prefixes, e.g. types=ticket.,station. for a kitchen screen, which then is not sent every payment). " +
+			"Staff and screens get their own location's events and the organization's, and only the kinds their role may read " +
+			"through the API: employee., role., device. and user. events need staff.manage (and an employee of several locations " +
+			"goes to the staff of those locations only), drawer_session.movement needs report.view (an open drawer is counted blind), " +
+			"payment_provider. needs settings.manage. next_after moves past withheld events too.",
 		Security: bearer, Errors: []int{401},
 	}, s.handleEventList)
 
@@ -52,7 +56,8 @@ func (s *Server) routeEvents() {
 		Description: "Upgrades to a WebSocket. Each text message is one event, the same JSON as in GET /api/v1/events. " +
 			"With after=<seq> it first sends every event after that sequence number, then live ones: in order and exactly once. " +
 			"Without after it sends live events only. The server closes with 4001 when the token expires and 1001 when it restarts; " +
-			"in both cases reconnect with after=<last seq received>. A client that reads slowly is not dropped: it is caught up from the log.",
+			"in both cases reconnect with after=<last seq received>. A client that reads slowly is not dropped: it is caught up from the log. " +
+			"It sends the events GET /api/v1/events would: the kinds the caller's role may not read are withheld, as there.",
 		Security: bearer,
 		Parameters: []*huma.Param{
 			{Name: "after", In: "query", Description: "replay events after this sequence number first", Schema: &huma.Schema{Type: "integer", Minimum: ptr(0.0)}},
@@ -69,16 +74,62 @@ func (s *Server) routeEvents() {
 
 func ptr[T any](v T) *T { return &v }
 
+// eventReadPermissions are what a reader's role needs to be sent events of
+// a type, by type prefix: what the API asks before it shows those objects,
+// so that the feed is no way around it. Every other event goes to every
+// member of its location: a POS follows checks, tickets, tables and
+// payments live.
+var eventReadPermissions = []struct{ prefix, permission string }{
+	{"employee.", auth.PermStaffManage}, // names, contacts and wages
+	{"role.", auth.PermStaffManage},
+	{"device.", auth.PermStaffManage},
+	{"user.", auth.PermStaffManage},
+	{"drawer_session.movement", auth.PermReportView}, // an open drawer's rows: it is counted blind
+	{"payment_provider.", auth.PermSettingsManage},
+}
+
+// feedFilter is the part of a feed p may read: their location's events
+// (staff and screens) or the ones asked for, the types asked for, and none
+// of those p's role may not see.
+func (s *Server) feedFilter(ctx context.Context, p auth.Principal, locationID string, types []string) (event.Filter, error) {
+	f := event.Filter{LocationID: locationID, Types: types}
+	if p.LocationID != "" {
+		f.LocationID = p.LocationID // staff and screens follow their own location
+	}
+	r, err := s.auth.Role(ctx, p.OrgID, p.Role)
+	if err != nil {
+		return f, err
+	}
+	for _, g := range eventReadPermissions {
+		if !r.Allows(g.permission) {
+			f.Hidden = append(f.Hidden, g.prefix)
+		}
+	}
+	if p.LocationID != "" {
+		// An employee of several locations belongs to none of them alone:
+		// their events are the organization's, and go to the staff of the
+		// locations they work at only.
+		f.Check = func(e event.Event) bool {
+			if e.LocationID != "" || !strings.HasPrefix(e.Type, "employee.") {
+				return true
+			}
+			var emp auth.Employee
+			return json.Unmarshal(e.Data, &emp) == nil && p.Sees(&emp)
+		}
+	}
+	return f, nil
+}
+
 func (s *Server) handleEventList(ctx context.Context, in *eventListInput) (*eventListOutput, error) {
 	p, err := s.requirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	loc := in.LocationID
-	if p.LocationID != "" {
-		loc = p.LocationID // staff read their own location's events
+	f, err := s.feedFilter(ctx, p, in.LocationID, nil)
+	if err != nil {
+		return nil, problemFor(ctx, s.logger, err)
 	}
-	evs, err := s.events.EventsAfter(ctx, p.OrgID, in.After, loc, in.Limit+1)
+	evs, err := s.events.EventsAfter(ctx, p.OrgID, in.After, f.LocationID, in.Limit+1)
 	if err != nil {
 		return nil, problemFor(ctx, s.logger, err)
 	}
@@ -86,9 +137,13 @@ func (s *Server) handleEventList(ctx context.Context, in *eventListInput) (*even
 	if len(evs) > in.Limit {
 		evs, out.Body.HasMore = evs[:in.Limit], true
 	}
-	out.Body.Events, out.Body.NextAfter = evs, in.After
-	if len(evs) > 0 {
-		out.Body.NextAfter = evs[len(evs)-1].Seq
+	// next_after moves past what was withheld too, so paging goes on.
+	out.Body.Events, out.Body.NextAfter = []event.Event{}, in.After
+	for _, e := range evs {
+		if f.Keeps(e) {
+			out.Body.Events = append(out.Body.Events, e)
+		}
+		out.Body.NextAfter = e.Seq
 	}
 	return out, nil
 }
@@ -167,11 +222,13 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 			types = append(types, t)
 		}
 	}
-	locationID := q.Get("location_id")
-	if p.LocationID != "" {
-		// Staff and screens work at one location: they stream its events
-		// (and the organization's), not other restaurants'.
-		locationID = p.LocationID
+	// Staff and screens work at one location: they stream its events (and
+	// the organization's), not other restaurants', and only the kinds their
+	// role may see.
+	filter, err := s.feedFilter(ctx, p, q.Get("location_id"), types)
+	if err != nil {
+		writeProblem(w, r, problemFor(ctx, s.logger, err))
+		return
 	}
 	if !s.trackStream() {
 		writeProblem(w, r, &Problem{Status: http.StatusServiceUnavailable, Code: "shutting_down",
@@ -220,10 +277,10 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		// Subscribe before replaying, so nothing committed in between is
 		// missed; then replay the Log after last; then go live, skipping
 		// what the replay already sent.
-		sub := s.hub.Subscribe(p.OrgID, locationID, types...)
+		sub := s.hub.Subscribe(p.OrgID, filter)
 		if last >= 0 {
 			var err error
-			if last, err = s.replay(ctx, p.OrgID, locationID, types, last, send); err != nil {
+			if last, err = s.replay(ctx, p.OrgID, filter, last, send); err != nil {
 				sub.Close()
 				s.closeStream(ctx, conn, last, websocket.StatusInternalError, "could not read events")
 				return
@@ -256,14 +313,14 @@ func (s *Server) closeStream(ctx context.Context, conn *websocket.Conn, last int
 }
 
 // replay sends the Log's events after last and returns the new last.
-func (s *Server) replay(ctx context.Context, orgID, locationID string, types []string, last int64, send func([]byte) error) (int64, error) {
+func (s *Server) replay(ctx context.Context, orgID string, f event.Filter, last int64, send func([]byte) error) (int64, error) {
 	for {
-		evs, err := s.events.EventsAfter(ctx, orgID, last, locationID, backlogPage)
+		evs, err := s.events.EventsAfter(ctx, orgID, last, f.LocationID, backlogPage)
 		if err != nil {
 			return last, err
 		}
 		for _, e := range evs {
-			if !event.Wants(types, e.Type) {
+			if !f.Keeps(e) {
 				last = e.Seq // read, and not wanted: past it
 				continue
 			}
