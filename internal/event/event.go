@@ -65,43 +65,60 @@ type Notice struct {
 	Events []Event `json:"events,omitempty"`
 }
 
-// Complete reports whether n carries every event it announces, in order.
-func (n Notice) Complete() bool {
-	if n.FirstSeq > n.LastSeq || int64(len(n.Events)) != n.LastSeq-n.FirstSeq+1 {
-		return false
+// Carried returns the events n brings that run, one after another, up to
+// its last: the part of its span it can vouch for. A notice merged from
+// two with a gap between them still carries the later run.
+func (n Notice) Carried() []Event {
+	k := len(n.Events)
+	if k == 0 || n.Events[k-1].Seq != n.LastSeq {
+		return nil
 	}
-	for i, e := range n.Events {
-		if e.Seq != n.FirstSeq+int64(i) || e.OrgID != n.OrgID {
-			return false
+	i := k - 1
+	for i > 0 && n.Events[i-1].Seq == n.Events[i].Seq-1 {
+		i--
+	}
+	run := n.Events[i:]
+	if run[0].Seq < n.FirstSeq {
+		return nil
+	}
+	for _, e := range run {
+		if e.OrgID != n.OrgID {
+			return nil
 		}
 	}
-	return true
+	return run
+}
+
+// Complete reports whether n carries every event it announces, in order.
+func (n Notice) Complete() bool {
+	c := n.Carried()
+	return len(c) > 0 && c[0].Seq == n.FirstSeq
 }
 
 // maxCarried bounds the events a coalesced notice keeps in memory; past
 // it they are dropped and read from the log instead.
 const maxCarried = 512
 
-// Merge joins two notices of one organization into one spanning both. The
-// events are kept when together they cover the whole span.
+// Merge joins two notices of one organization into one spanning both. It
+// keeps the events that run without a gap up to the end of the span: all
+// of them when together they cover it.
 func (n Notice) Merge(o Notice) Notice {
 	m := Notice{OrgID: n.OrgID, FirstSeq: min(n.FirstSeq, o.FirstSeq), LastSeq: max(n.LastSeq, o.LastSeq)}
-	if !n.Complete() || !o.Complete() || m.LastSeq-m.FirstSeq >= maxCarried {
+	a, b := n.Carried(), o.Carried()
+	if len(b) == 0 || (len(a) > 0 && a[len(a)-1].Seq > b[len(b)-1].Seq) {
+		a, b = b, a // b ends the span
+	}
+	if len(b) == 0 || b[len(b)-1].Seq != m.LastSeq {
 		return m
 	}
-	a, b := n, o
-	if b.FirstSeq < a.FirstSeq {
-		a, b = b, a
+	run := b
+	if len(a) > 0 && a[0].Seq < b[0].Seq && a[len(a)-1].Seq >= b[0].Seq-1 {
+		// a reaches back further and joins b: a's part before b, then b.
+		run = append(a[:b[0].Seq-a[0].Seq:b[0].Seq-a[0].Seq], b...)
 	}
-	if b.FirstSeq > a.LastSeq+1 {
-		return m // a gap between them
+	if len(run) > maxCarried {
+		run = run[len(run)-maxCarried:]
 	}
-	m.Events = make([]Event, 0, m.LastSeq-m.FirstSeq+1)
-	m.Events = append(m.Events, a.Events...)
-	for _, e := range b.Events {
-		if e.Seq > a.LastSeq {
-			m.Events = append(m.Events, e)
-		}
-	}
+	m.Events = run
 	return m
 }

@@ -36,12 +36,12 @@ func NewHub() *Hub { return &Hub{subs: make(map[string]map[*Subscription]struct{
 
 // Subscription receives an organization's events as they are published.
 type Subscription struct {
-	hub        *Hub
-	orgID      string
-	filter     Filter
-	c          chan *Frame
-	dropped    chan struct{}
-	once       sync.Once
+	hub     *Hub
+	orgID   string
+	filter  Filter
+	c       chan *Frame
+	dropped chan struct{}
+	once    sync.Once
 }
 
 // C delivers events in sequence order.
@@ -308,11 +308,11 @@ const publishPage = 500
 // commit per node.
 var GapWait = 50 * time.Millisecond
 
-// hold keeps n, which is ahead of a missing notice, for the next wake-up,
-// and reports whether it did: only a notice that brought its events, and
-// for no longer than GapWait.
+// hold keeps n, whose events start after a missing one, for the next
+// wake-up, and reports whether it did: only a notice that brought events,
+// and for no longer than GapWait.
 func (d *Dispatcher) hold(n Notice, last int64) bool {
-	if !n.Complete() || n.FirstSeq <= last+1 {
+	if c := n.Carried(); len(c) == 0 || c[0].Seq <= last+1 {
 		return false
 	}
 	since, waiting := d.gapSince[n.OrgID]
@@ -352,10 +352,10 @@ func (d *Dispatcher) publish(ctx context.Context, n Notice) {
 		return
 	}
 	delete(d.gapSince, org)
-	if n.Complete() && n.FirstSeq <= last+1 {
+	if c := n.Carried(); len(c) > 0 && c[0].Seq <= last+1 {
 		// The notice brought its events and none is missing before them:
 		// no need to read them back.
-		events := n.Events[last+1-n.FirstSeq:]
+		events := c[last+1-c[0].Seq:]
 		d.Stats.Carried.Add(uint64(len(events)))
 		d.hub.Publish(events)
 		if d.OnPublish != nil {

@@ -278,22 +278,25 @@ func TestNoticeMerge(t *testing.T) {
 		name       string
 		a, b       Notice
 		first, end int64
-		complete   bool
+		carried    int64 // the first event it vouches for; 0: none
 	}{
-		{"adjacent", ev(1, 3), ev(4, 5), 1, 5, true},
-		{"adjacent, reversed", ev(4, 5), ev(1, 3), 1, 5, true},
-		{"overlapping", ev(1, 4), ev(3, 6), 1, 6, true},
-		{"same", ev(2, 3), ev(2, 3), 2, 3, true},
-		{"gap", ev(1, 2), ev(4, 5), 1, 5, false},
-		{"one bare", ev(1, 2), Notice{OrgID: "o", FirstSeq: 3, LastSeq: 4}, 1, 4, false},
-		{"too many", ev(1, maxCarried), ev(maxCarried+1, maxCarried+1), 1, maxCarried + 1, false},
+		{"adjacent", ev(1, 3), ev(4, 5), 1, 5, 1},
+		{"adjacent, reversed", ev(4, 5), ev(1, 3), 1, 5, 1},
+		{"overlapping", ev(1, 4), ev(3, 6), 1, 6, 1},
+		{"same", ev(2, 3), ev(2, 3), 2, 3, 2},
+		{"gap", ev(1, 2), ev(4, 5), 1, 5, 4},
+		{"an echo, then a notice past a gap", ev(1, 2), ev(5, 5), 1, 5, 5},
+		{"later one bare", ev(1, 2), Notice{OrgID: "o", FirstSeq: 3, LastSeq: 4}, 1, 4, 0},
+		{"earlier one bare", Notice{OrgID: "o", FirstSeq: 1, LastSeq: 2}, ev(3, 4), 1, 4, 3},
+		{"too many", ev(1, maxCarried), ev(maxCarried+1, maxCarried+1), 1, maxCarried + 1, 2},
 	} {
 		m := c.a.Merge(c.b)
-		if m.FirstSeq != c.first || m.LastSeq != c.end || m.Complete() != c.complete {
-			t.Errorf("%s: merged %d..%d complete %v, want %d..%d %v", c.name, m.FirstSeq, m.LastSeq, m.Complete(), c.first, c.end, c.complete)
+		got := int64(0)
+		if cr := m.Carried(); len(cr) > 0 {
+			got = cr[0].Seq
 		}
-		if !c.complete && m.Events != nil {
-			t.Errorf("%s: kept %d events of an incomplete span", c.name, len(m.Events))
+		if m.FirstSeq != c.first || m.LastSeq != c.end || got != c.carried || m.Complete() != (c.carried == c.first) {
+			t.Errorf("%s: merged %d..%d carrying from %d (complete %v), want %d..%d from %d", c.name, m.FirstSeq, m.LastSeq, got, m.Complete(), c.first, c.end, c.carried)
 		}
 	}
 }
