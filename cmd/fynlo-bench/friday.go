@@ -28,7 +28,8 @@ import (
 
 // The friday scenario is a Friday night on the platform: -restaurants
 // restaurants, each its own organization signed up through the API, with
-// -ipads iPads in closed loops. An iPad's flow is a check's life: open it
+// -ipads iPads in closed loops (or, with -pace, each starting a flow at a
+// steady rate). An iPad's flow is a check's life: open it
 // with two lines sent to the kitchen at once (send: true), add a line,
 // send that, pay part in cash and the rest by card (the simulated
 // provider), which closes it; every -menu-every flows it reloads the menu
@@ -45,6 +46,7 @@ type fridayConfig struct {
 	perLocation                                                     int // screens per location; 0: all on the busy ones
 	noRedis                                                         bool
 	duration, warmup, settle                                        time.Duration
+	pace                                                            time.Duration // an iPad starts a flow this often; 0: as soon as the last ends
 }
 
 // Steps of a flow, and the kitchen's bump.
@@ -88,6 +90,8 @@ func setupFriday(fs *flag.FlagSet, c *common) runFunc {
 	fs.DurationVar(&cfg.duration, "d", 20*time.Second, "measured time of each round")
 	fs.DurationVar(&cfg.warmup, "warmup", 3*time.Second, "unrecorded warm-up before each round")
 	fs.DurationVar(&cfg.settle, "settle", 2*time.Second, "after a round, how long to wait for tickets still on their way to the screens")
+	fs.DurationVar(&cfg.pace, "pace", 0, "each iPad starts a flow this often (staggered), as a waiter with other things to do;\n"+
+		"0 starts the next as soon as the last ends (a closed loop: the most the machine can do, with queueing)")
 	fs.IntVar(&cfg.menuEvery, "menu-every", 20, "an iPad reloads the menu (GET with If-None-Match) every this many flows; 0 never")
 	fs.IntVar(&cfg.dialConc, "dial-concurrency", 100, "screen handshakes in flight at once")
 	return func(ctx context.Context) (any, error) { return runFriday(ctx, c, cfg) }
@@ -104,6 +108,7 @@ type fridayResult struct {
 	IPads       int           `json:"ipads_per_restaurant"`
 	Screens     int           `json:"idle_screens_requested"`
 	PerLocation int           `json:"screens_per_location,omitempty"`
+	PaceS       float64       `json:"pace_s,omitempty"`
 	Quiet       int           `json:"quiet_locations,omitempty"`
 	Connected   int           `json:"screens_connected"` // idle + kitchen screens
 	DialFailed  int           `json:"screens_failed"`
@@ -291,7 +296,7 @@ func runFriday(ctx context.Context, c *common, cfg fridayConfig) (*fridayResult,
 		return nil, errors.New("-nodes > 1 needs -database-url: several nodes share one PostgreSQL")
 	}
 	res := &fridayResult{Engine: "sqlite", Nodes: cfg.nodes, Redis: cfg.nodes > 1 && !cfg.noRedis, CPUs: runtime.NumCPU(), LoadAvg: readLoadAvg(),
-		Restaurants: cfg.restaurants, IPads: cfg.ipads, Screens: cfg.screens, PerLocation: cfg.perLocation}
+		Restaurants: cfg.restaurants, IPads: cfg.ipads, Screens: cfg.screens, PerLocation: cfg.perLocation, PaceS: cfg.pace.Seconds()}
 	if c.databaseURL != "" {
 		res.Engine = "postgres"
 	}
@@ -309,6 +314,10 @@ func runFriday(ctx context.Context, c *common, cfg fridayConfig) (*fridayResult,
 	c.printf("friday: %d restaurants × %d iPads on %d node(s) (%s%s), %d idle screens; engine %s; %v per round after %v warm-up, %d rounds\n",
 		cfg.restaurants, cfg.ipads, cfg.nodes, strings.Join(fl.urls, " "), map[bool]string{true: ", joined by redis-server", false: ""}[res.Redis],
 		cfg.screens, res.Engine, cfg.duration, cfg.warmup, cfg.rounds)
+	if cfg.pace > 0 {
+		c.printf("pace: each iPad starts a flow every %v (%.0f flows/s offered across the platform)\n", cfg.pace,
+			float64(cfg.restaurants*cfg.ipads)/cfg.pace.Seconds())
+	}
 	c.printf("machine: %d CPUs, load average before %s; open files limit %s\n", res.CPUs, res.LoadAvg, res.NofileBench)
 
 	start := time.Now()
@@ -589,7 +598,24 @@ func runFridayRound(ctx context.Context, cfg fridayConfig, fl *fleet, rs []*rest
 		ipad := i % cfg.ipads
 		base := fl.url(i) // round-robin over the nodes, as a load balancer
 		wg.Go(func() {
+			next := time.Now()
+			if cfg.pace > 0 { // spread the iPads' starts over one pace
+				next = next.Add(cfg.pace * time.Duration(i) / time.Duration(nIPads))
+			}
 			for n := 0; ctx.Err() == nil; n++ {
+				if cfg.pace > 0 {
+					if d := time.Until(next); d > 0 {
+						select {
+						case <-ctx.Done():
+							return
+						case <-time.After(d):
+						}
+					}
+					next = next.Add(cfg.pace)
+					if now := time.Now(); next.Before(now) {
+						next = now // late: no burst to catch up
+					}
+				}
 				start := time.Now()
 				if !start.Before(stopAt) {
 					return

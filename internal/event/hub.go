@@ -306,7 +306,7 @@ const publishPage = 500
 // node race — and almost all close within a millisecond or two, with the
 // events in hand; a read for each would cost the database a query per
 // commit per node.
-var GapWait = 50 * time.Millisecond
+const GapWait = 50 * time.Millisecond
 
 // hold keeps n, whose events start after a missing one, for the next
 // wake-up, and reports whether it did: only a notice that brought events,

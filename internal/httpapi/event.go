@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/fynlo/fynlo/internal/apperr"
 	"github.com/fynlo/fynlo/internal/auth"
 	"github.com/fynlo/fynlo/internal/event"
 )
@@ -97,6 +98,9 @@ func (s *Server) feedFilter(ctx context.Context, p auth.Principal, locationID st
 		f.LocationID = p.LocationID // staff and screens follow their own location
 	}
 	r, err := s.auth.Role(ctx, p.OrgID, p.Role)
+	if apperr.Is(err, apperr.NotFound) {
+		return f, apperr.New(apperr.Forbidden, "unknown_role", "your role no longer exists; sign in again")
+	}
 	if err != nil {
 		return f, err
 	}

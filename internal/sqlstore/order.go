@@ -156,14 +156,6 @@ func (db *DB) FindOrder(ctx context.Context, orgID, id string) (*order.Order, er
 	return o, nil
 }
 
-// stmtQueryer runs a prepared statement as a queryer (the query text is
-// the statement's own).
-type stmtQueryer struct{ st *sql.Stmt }
-
-func (s stmtQueryer) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
-	return s.st.QueryContext(ctx, args...)
-}
-
 // FindOrders implements order.Store.
 func (db *DB) FindOrders(ctx context.Context, orgID string, f order.OrderFilter) ([]*order.Order, error) {
 	q := `SELECT ` + orderCols + ` FROM orders WHERE org_id = $1 AND ($2 = '' OR location_id = $2)
