@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -221,32 +222,36 @@ func (db *DB) FindTickets(ctx context.Context, orgID string, f kitchen.TicketFil
 func (db *DB) UpdateTicket(ctx context.Context, orgID, id string, update func(*kitchen.Ticket, []*order.Order) ([]*order.Change, error)) (*kitchen.Ticket, error) {
 	var out *kitchen.Ticket
 	err := db.inTx(ctx, func(tx *Tx) error {
-		var orderID string
-		if err := tx.QueryRowContext(ctx, `SELECT order_id FROM tickets WHERE org_id = $1 AND id = $2`, orgID, id).Scan(&orderID); err != nil {
-			return notFound(err, "ticket")
-		}
-		// The checks the ticket's lines are on now: moving lines to another
-		// check or merging checks takes them away from the one the ticket
-		// was sent from, and the kitchen must still move them on.
-		ids := []string{orderID}
-		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT l.order_id FROM ticket_lines tl JOIN order_lines l ON l.id = tl.line_id
-			WHERE tl.ticket_id = $1 AND l.org_id = $2`, id, orgID)
+		// The check the ticket was sent from, and the checks its lines are
+		// on now: moving lines to another check or merging checks takes them
+		// away from the first, and the kitchen must still move them on.
+		rows, err := tx.QueryContext(ctx, `SELECT t.order_id, l.order_id FROM tickets t
+			LEFT JOIN ticket_lines tl ON tl.ticket_id = t.id
+			LEFT JOIN order_lines l ON l.id = tl.line_id AND l.org_id = t.org_id
+			WHERE t.org_id = $1 AND t.id = $2`, orgID, id)
 		if err != nil {
 			return err
 		}
+		var ids []string
 		for rows.Next() {
-			var oid string
-			if err := rows.Scan(&oid); err != nil {
+			var sentFrom string
+			var now sql.NullString
+			if err := rows.Scan(&sentFrom, &now); err != nil {
 				rows.Close()
 				return err
 			}
-			if !slices.Contains(ids, oid) {
-				ids = append(ids, oid)
+			for _, oid := range []string{sentFrom, now.String} {
+				if oid != "" && !slices.Contains(ids, oid) {
+					ids = append(ids, oid)
+				}
 			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
+		}
+		if len(ids) == 0 {
+			return apperr.NotFoundf("ticket")
 		}
 		// The checks first, in ID order as UpdateOrders locks them, then the
 		// ticket: the same order as a send.

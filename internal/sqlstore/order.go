@@ -394,23 +394,50 @@ func (tx *Tx) moveStock(ctx context.Context, o *order.Order, m order.StockMove) 
 // refreshTickets rewrites the tickets showing lines the change touched
 // after they reached the kitchen (a void, a serve), so kitchen screens hear.
 func (tx *Tx) refreshTickets(ctx context.Context, o *order.Order, ch *order.Change, skip map[string]bool) error {
-	seen := map[string]bool{}
+	// The tickets showing the lines (a line may be on a ticket at more
+	// than one station), found in one query.
+	var ids []any
 	for _, l := range ch.Lines {
-		if l.KitchenState == order.LineNew || l.KitchenState == order.LineHeld {
-			continue
+		if l.KitchenState != order.LineNew && l.KitchenState != order.LineHeld {
+			ids = append(ids, l.ID)
 		}
-		var tid string
-		err := tx.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_lines WHERE line_id = $1`, l.ID).Scan(&tid)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	ph := make([]string, len(ids))
+	for i := range ids {
+		ph[i] = "$" + strconv.Itoa(i+1)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT line_id, ticket_id FROM ticket_lines WHERE line_id IN (`+strings.Join(ph, ", ")+`) ORDER BY station`, ids...)
+	if err != nil {
+		return err
+	}
+	ticketsOf := map[string][]string{}
+	for rows.Next() {
+		var line, tid string
+		if err := rows.Scan(&line, &tid); err != nil {
+			rows.Close()
 			return err
 		}
-		if skip[tid] || seen[tid] {
-			continue
+		ticketsOf[line] = append(ticketsOf[line], tid)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// Each ticket once, in the order of the change's lines.
+	var refresh []string
+	seen := map[string]bool{}
+	for _, id := range ids {
+		for _, tid := range ticketsOf[id.(string)] {
+			if !skip[tid] && !seen[tid] {
+				seen[tid] = true
+				refresh = append(refresh, tid)
+			}
 		}
-		seen[tid] = true
+	}
+	for _, tid := range refresh {
 		t, err := scanTicket(tx.QueryRowContext(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = $1`, tid))
 		if err != nil {
 			return err
