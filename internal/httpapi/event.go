@@ -46,7 +46,7 @@ func (s *Server) routeEvents() {
 			"through the API: employee., role., device. and user. events need staff.manage (and an employee of several locations " +
 			"goes to the staff of those locations only), drawer_session.movement needs report.view (an open drawer is counted blind), " +
 			"payment_provider. needs settings.manage. next_after moves past withheld events too.",
-		Security: bearer, Errors: []int{401},
+		Security: bearer, Errors: []int{401, 403},
 	}, s.handleEventList)
 
 	// The stream is served by handleWebSocket, outside huma; it is only
@@ -68,6 +68,7 @@ func (s *Server) routeEvents() {
 		Responses: map[string]*huma.Response{
 			"101": {Description: "Switching protocols: the stream begins"},
 			"401": {Description: "No or bad token (problem details)"},
+			"403": {Description: "The caller's role no longer exists (problem details)"},
 			"422": {Description: "Bad after (problem details)"},
 		},
 	})
