@@ -240,6 +240,9 @@ func (a *App) ready(ctx context.Context) error {
 	if n > 0 {
 		return fmt.Errorf("%d migrations not applied; run `fynlo migrate`", n)
 	}
+	if a.bus != nil && !a.bus.Joined() {
+		return errors.New("not yet listening to the other nodes (Redis)")
+	}
 	return nil
 }
 

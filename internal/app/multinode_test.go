@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,6 +34,17 @@ func TestSeveralNodes(t *testing.T) {
 	cfgA.KeysDir, cfgA.RedisURL = keys, redisURL
 	f := startDemoFloor(t, cfgA)
 	nodes := []*server{f.s, node(), node()}
+	// A node is ready once it hears the others: from then on its screens
+	// get their changes as they happen.
+	for i, n := range nodes {
+		for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
+			if r := n.call("GET", "/readyz", "", nil); r.Status == 200 {
+				break
+			} else if time.Since(start) > 10*time.Second {
+				t.Fatalf("node %d not ready: %d %s", i, r.Status, r.Body)
+			}
+		}
+	}
 
 	// A token issued by one node is good on the others.
 	for i, n := range nodes {
@@ -94,6 +107,31 @@ func TestSeveralNodes(t *testing.T) {
 			}
 			seen = e.Seq
 		}
+	}
+	// Node B publishes a change made through node A from the notice that
+	// announced it, not by reading it back from the database. (Under load
+	// a notice may overtake another and, if the gap lasts, the gap is read
+	// from the log; here B is caught up, so the next notice follows on.)
+	stats := func() (carried, read float64) {
+		m := string(nodes[1].call("GET", "/metrics", "", nil).Body)
+		return metricValue(t, m, "fynlo_dispatch_events_carried_total"), metricValue(t, m, "fynlo_dispatch_events_read_total")
+	}
+	carried0, read0 := stats()
+	if r := nodes[0].call("POST", "/api/v1/tables", f.owner, map[string]any{"location_id": f.loc, "name": "Carried", "seats": 2}); r.Status != 201 {
+		t.Fatalf("table: %d %s", r.Status, r.Body)
+	}
+	for name, c := range map[string]*websocket.Conn{"B": wsB, "C": wsC} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, b, err := c.Read(ctx)
+		cancel()
+		if err != nil || !strings.Contains(string(b), `"table.created"`) || !strings.Contains(string(b), fmt.Sprintf(`"seq":%d,`, last+1)) {
+			t.Fatalf("node %s's stream after a table made on node A (seq %d): %s %v", name, last+1, b, err)
+		}
+	}
+	last++
+	if carried, read := stats(); carried <= carried0 || read != read0 {
+		t.Errorf("node B published the change from its notice %v times and read %v events back; want from the notice, none read",
+			carried-carried0, read-read0)
 	}
 	// Redis goes away: every node keeps serving on its own. Events made
 	// meanwhile reach the other nodes' screens once it is back (each node
@@ -200,4 +238,20 @@ func TestSeveralNodes(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// metricValue reads an unlabelled sample from a /metrics page.
+func metricValue(t *testing.T, page, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(page, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics has no %s", name)
+	return 0
 }

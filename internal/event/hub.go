@@ -352,37 +352,55 @@ func (d *Dispatcher) publish(ctx context.Context, n Notice) {
 		return
 	}
 	delete(d.gapSince, org)
-	if c := n.Carried(); len(c) > 0 && c[0].Seq <= last+1 {
-		// The notice brought its events and none is missing before them:
-		// no need to read them back.
-		events := c[last+1-c[0].Seq:]
-		d.Stats.Carried.Add(uint64(len(events)))
-		d.hub.Publish(events)
-		if d.OnPublish != nil {
-			d.OnPublish(events)
-		}
-		d.last[org] = upTo
-		return
+	// The log fills only what the notice did not bring: everything, for a
+	// notice without events; the gap before them, for one whose earlier
+	// neighbour is lost or late.
+	c := n.Carried()
+	readTo := upTo
+	if len(c) > 0 {
+		readTo = c[0].Seq - 1
 	}
-	for last < upTo {
+	retry := func() {
+		// Try again shortly; nothing is lost, only late.
+		d.last[org] = last
+		time.AfterFunc(time.Second, func() { d.Notify(Notice{OrgID: org, FirstSeq: last + 1, LastSeq: upTo, Events: c}) })
+	}
+	for last < readTo {
 		d.Stats.Reads.Add(1)
-		events, err := d.log.EventsAfter(ctx, org, last, "", publishPage)
+		events, err := d.log.EventsAfter(ctx, org, last, "", int(min(publishPage, readTo-last)))
 		if err != nil {
 			d.logger.Error("event dispatch: read log", "org", org, "after", last, "err", err)
-			// Try again shortly; nothing is lost, only late.
-			d.last[org] = last
-			time.AfterFunc(time.Second, func() { d.Notify(Notice{OrgID: org, FirstSeq: last + 1, LastSeq: upTo}) })
+			retry()
 			return
 		}
 		if len(events) == 0 {
 			break
 		}
 		d.Stats.Read.Add(uint64(len(events)))
-		d.hub.Publish(events)
-		if d.OnPublish != nil {
-			d.OnPublish(events)
-		}
+		d.publishEvents(events)
 		last = events[len(events)-1].Seq
 	}
+	if len(c) > 0 {
+		if last+1 < c[0].Seq {
+			// The log lacks what comes before the notice's events (it
+			// cannot: they committed first); never publish past a gap.
+			d.logger.Error("event dispatch: the log lacks events before a notice's", "org", org, "after", last, "first", c[0].Seq)
+			retry()
+			return
+		}
+		if events := c[last+1-c[0].Seq:]; len(events) > 0 {
+			d.Stats.Carried.Add(uint64(len(events)))
+			d.publishEvents(events)
+			last = upTo
+		}
+	}
 	d.last[org] = last
+}
+
+// publishEvents hands events to the hub and to OnPublish.
+func (d *Dispatcher) publishEvents(events []Event) {
+	d.hub.Publish(events)
+	if d.OnPublish != nil {
+		d.OnPublish(events)
+	}
 }

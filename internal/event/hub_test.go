@@ -254,6 +254,9 @@ func TestDispatcherUsesCarriedEvents(t *testing.T) {
 	if waited := time.Since(start); waited < GapWait || log.readCount() == 0 {
 		t.Fatalf("a gap was filled after %v with %d log reads; want after GapWait (%v), from the log", waited, log.readCount(), GapWait)
 	}
+	if read, carried := d.Stats.Read.Load(), d.Stats.Carried.Load(); read != 2 || carried != 15 {
+		t.Fatalf("%d events read from the log and %d carried; want the 2 of the gap read, the other 15 carried", read, carried)
+	}
 	select {
 	case e := <-sub.C():
 		t.Fatalf("event %d published twice", e.Seq)

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -46,6 +47,7 @@ type Bus struct {
 	client *redis.Client
 	logger *slog.Logger
 	node   string // this process, unique among the nodes
+	joined atomic.Bool
 	out    chan event.Notice
 	once   sync.Once
 	done   chan struct{}
@@ -114,8 +116,11 @@ func (b *Bus) Run(ctx context.Context, notify func(event.Notice), caughtUp func(
 		}
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			if m.Kind == "subscribe" && caughtUp != nil {
-				caughtUp()
+			if m.Kind == "subscribe" {
+				b.joined.Store(true)
+				if caughtUp != nil {
+					caughtUp()
+				}
 			}
 		case *redis.Message:
 			var w wire
@@ -208,6 +213,13 @@ func (b *Bus) Take(ctx context.Context, name string, per time.Duration, burst in
 	}
 	return int(res[0]), time.Duration(res[1]) * time.Millisecond, nil
 }
+
+// Joined reports whether this node has heard the other nodes' notices at
+// least once: until then it is not ready for traffic, or its screens would
+// learn of other nodes' changes only when it catches up. (Once joined, a
+// Redis outage does not make it unready: it serves on its own and catches
+// up when Redis is back.)
+func (b *Bus) Joined() bool { return b.joined.Load() }
 
 // Ping reports whether Redis answers, for readiness.
 func (b *Bus) Ping(ctx context.Context) error { return b.client.Ping(ctx).Err() }
