@@ -98,18 +98,7 @@ func TestDispatcherPublishesInOrderOnce(t *testing.T) {
 			d.Notify(notices[i])
 		}
 	}
-	for want := int64(6); want <= 55; want++ {
-		select {
-		case e := <-sub.C():
-			if e.Seq != want {
-				t.Fatalf("got seq %d, want %d", e.Seq, want)
-			}
-		case <-sub.Dropped():
-			t.Fatal("dropped")
-		case <-time.After(5 * time.Second):
-			t.Fatalf("timed out waiting for seq %d", want)
-		}
-	}
+	expectSeqs(t, sub, 6, 55)
 	select {
 	case e := <-other.C():
 		t.Fatalf("another organization's subscriber got %+v", e)
@@ -156,16 +145,7 @@ func TestDispatcherNewOrganizationOutOfOrder(t *testing.T) {
 	go d.Run(ctx)
 	d.Notify(second) // the later commit's notice first
 	d.Notify(first)
-	for want := int64(1); want <= 6; want++ {
-		select {
-		case e := <-sub.C():
-			if e.Seq != want {
-				t.Fatalf("got seq %d, want %d", e.Seq, want)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("timed out waiting for seq %d", want)
-		}
-	}
+	expectSeqs(t, sub, 1, 6)
 }
 
 // TestDispatcherCatchUp: events whose notices were lost (Redis away) reach
@@ -182,19 +162,10 @@ func TestDispatcherCatchUp(t *testing.T) {
 	go d.Run(ctx)
 	log.append("org_a", 3) // committed on another node; its notice lost
 	d.CatchUp()
-	for want := int64(3); want <= 5; want++ {
-		select {
-		case e := <-sub.C():
-			if e.Seq != want {
-				t.Fatalf("got seq %d, want %d", e.Seq, want)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("timed out waiting for seq %d", want)
-		}
-	}
+	expectSeqs(t, sub, 3, 5)
 }
 
-// expectSeqs reads want's sequence numbers from sub, in order.
+// expectSeqs reads sequence numbers from..to from sub, in order.
 func expectSeqs(t *testing.T, sub *Subscription, from, to int64) {
 	t.Helper()
 	for want := from; want <= to; want++ {
