@@ -289,8 +289,8 @@ func (f *fleet) startRedis() (string, error) {
 }
 
 func runFriday(ctx context.Context, c *common, cfg fridayConfig) (*fridayResult, error) {
-	if cfg.restaurants < 1 || cfg.ipads < 1 || cfg.ipads > 9 || cfg.nodes < 1 || cfg.rounds < 1 || cfg.duration <= 0 || cfg.screens < 0 {
-		return nil, errors.New("-restaurants, -nodes, -rounds and -d must be positive, -ipads 1 to 9, -screens not negative")
+	if cfg.restaurants < 1 || cfg.ipads < 1 || cfg.ipads > 9 || cfg.nodes < 1 || cfg.rounds < 1 || cfg.duration <= 0 || cfg.screens < 0 || cfg.perLocation < 0 || cfg.pace < 0 {
+		return nil, errors.New("-restaurants, -nodes, -rounds and -d must be positive, -ipads 1 to 9, -screens, -screens-per-location and -pace not negative")
 	}
 	if cfg.nodes > 1 && c.databaseURL == "" {
 		return nil, errors.New("-nodes > 1 needs -database-url: several nodes share one PostgreSQL")
