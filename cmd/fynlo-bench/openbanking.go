@@ -644,7 +644,6 @@ type obSeen struct {
 var (
 	paymentUpdatedType = []byte(`"type":"payment.updated"`)
 	orderUpdatedType   = []byte(`"type":"order.updated"`)
-	subjectIDField     = []byte(`"subject_id":"`)
 )
 
 // watchOpenBanking connects the POS and starts reading.
@@ -719,18 +718,7 @@ func (w *obWatch) read() {
 
 // subjectOf finds an event's subject_id without decoding it: the
 // envelope's comes before its data.
-func subjectOf(b []byte) string {
-	i := bytes.Index(b, subjectIDField)
-	if i < 0 {
-		return ""
-	}
-	rest := b[i+len(subjectIDField):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 {
-		return ""
-	}
-	return string(rest[:j])
-}
+func subjectOf(b []byte) string { return fieldAfter(b, subjectIDJSON) }
 
 // obEvent is the part of a payment.updated or order.updated event read.
 type obEvent struct {
